@@ -1,0 +1,1 @@
+"""IPython views: the ``%%supervise`` and ``%supervisorctl`` magics."""

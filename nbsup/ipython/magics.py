@@ -1,0 +1,77 @@
+"""The ``%%supervise`` cell magic and the ``%supervisorctl`` line magic."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from ..core.errors import NbsupError
+from ..core.options import build_options, check_name
+from ..ctl import Supervisorctl
+from ..supervisor import Supervisor, get_supervisor
+from .cell import check_body, parse_line, write_script
+
+
+@magics_class
+class SupervisorMagics(Magics):
+    """``%%supervise`` and ``%supervisorctl``, working on the kernel's supervisor."""
+
+    def __init__(self, shell: Any, supervisor: Supervisor | None = None) -> None:
+        super().__init__(shell)
+        self._supervisor = supervisor
+
+    @property
+    def supervisor(self) -> Supervisor:
+        if self._supervisor is None or self._supervisor.closed:
+            self._supervisor = get_supervisor()
+        return self._supervisor
+
+    @cell_magic
+    def supervise(self, line: str, cell: str) -> None:
+        """Run the cell body as a supervised program, in the background.
+
+        Usage: ``%%supervise [name] [option=value ...]``
+
+        The body is a bash script (``interpreter=python`` runs it with the kernel's
+        Python; any interpreter path works). ``command=...`` replaces the body. Options are
+        supervisord's: startsecs, startretries, autorestart, exitcodes, stopsignal,
+        stopwaitsecs, stopasgroup, killasgroup, autostart, directory, environment,
+        redirect_stderr, priority, plus restartpause and backoff/backoffmax/backoffjitter/
+        backoffreset. Re-running the cell replaces the program (stopping the old one).
+        """
+        sup = self.supervisor
+        try:
+            request = parse_line(line, cell)
+            name = request.name if request.name is not None else sup.unique_name()
+            check_name(name)
+            options = dict(request.options)
+            if "command" not in options:
+                options["command"] = "placeholder"
+            build_options(name, options, sup.option_defaults())  # every check, nothing changed
+            check_body(request)
+            if "command" not in request.options:
+                folder = (sup.session_dir or Path(tempfile.gettempdir())) / "scripts"
+                options["command"] = request.command_for(write_script(folder, name, request))
+            replaced = name in sup
+            program = sup.add_program(name, **options)
+        except NbsupError as error:
+            raise UsageError(f"%%supervise: {error}") from None
+        if request.name is None:
+            print(f"nbsup: no name given, this program is called {name!r}")
+        verb = "replaced" if replaced else "added"
+        print(f"{name}: {verb} ({program.state.value}); `%supervisorctl status {name}` for more")
+
+    @line_magic
+    def supervisorctl(self, line: str) -> None:
+        """supervisorctl's commands: status, start, stop, restart, signal, tail [-f], clear,
+        pid, remove, help. ``all`` names every program."""
+        ctl = Supervisorctl(self.supervisor)
+        try:
+            ctl.run(line, write=lambda text: print(text, file=sys.stdout, flush=True))
+        except NbsupError as error:
+            raise UsageError(f"%supervisorctl: {error}") from None

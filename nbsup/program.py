@@ -1,0 +1,329 @@
+"""``Program``: one supervised program as observable traitlets, mirroring its machine.
+
+Traits are written only by the supervisor's thread, one transition at a time and in order
+(the other traits first, then ``state``), so an observer of ``state`` sees every
+transition with consistent values. Observers run on the supervisor's thread; one that
+raises is logged and never breaks supervision.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from traitlets import All, Float, HasTraits, Int, Unicode, UseEnum
+
+from .core.errors import Fault, FaultCode
+from .core.events import SendSignal, Start, Stop, Transition
+from .core.options import ProgramOptions
+from .core.record import EventRecord
+from .core.states import STOPPED_STATES, ProcessState
+from .core.values import signal_number
+from .describe import description
+
+if TYPE_CHECKING:
+    from .supervisor import Supervisor
+
+log = logging.getLogger("nbsup")
+
+StateLike = ProcessState | str
+
+
+def _states(states: Iterable[StateLike]) -> frozenset[ProcessState]:
+    result = set()
+    for state in states:
+        try:
+            result.add(ProcessState(str(state).upper()))
+        except ValueError:
+            names = ", ".join(s.value for s in ProcessState)
+            raise ValueError(f"unknown state {state!r}: expected one of {names}") from None
+    return frozenset(result)
+
+
+class _Waiter:
+    def __init__(self, targets: frozenset[ProcessState]) -> None:
+        self.targets = targets
+        self.event = threading.Event()
+        self.reached: ProcessState | None = None
+
+
+class Program(HasTraits):
+    """A supervised program. Get one from :meth:`nbsup.Supervisor.add_program`.
+
+    Attributes
+    ----------
+    state : ProcessState
+        supervisord's state of the program.
+    pid : int
+        The process id, 0 when no process runs.
+    tries : int
+        Consecutive failed starts (supervisord's ``backoff`` counter).
+    exitstatus : int or None
+        The last exit status (-1 for a signal death).
+    spawnerr : str or None
+        Why the last start failed, in supervisord's words.
+    description : str
+        supervisorctl's description at the last transition.
+    laststart, laststop : float or None
+        Epoch seconds of the last start and the last exit.
+    """
+
+    name = Unicode(read_only=True, help="The program's name.")
+    group = Unicode(read_only=True, help="The program's group.")
+    state = UseEnum(ProcessState, default_value=ProcessState.STOPPED, read_only=True)
+    pid = Int(0, read_only=True, help="Process id, 0 when not running.")
+    tries = Int(0, read_only=True, help="Consecutive failed starts.")
+    exitstatus = Int(None, allow_none=True, read_only=True, help="Last exit status.")
+    spawnerr = Unicode(None, allow_none=True, read_only=True, help="Last spawn error.")
+    description = Unicode("Not started", read_only=True, help="supervisorctl's description.")
+    laststart = Float(None, allow_none=True, read_only=True, help="Epoch s of the last start.")
+    laststop = Float(None, allow_none=True, read_only=True, help="Epoch s of the last exit.")
+
+    def __init__(self, supervisor: Supervisor, options: ProgramOptions) -> None:
+        super().__init__()
+        self._supervisor = supervisor
+        self.options = options
+        self.set_trait("name", options.name)
+        self.set_trait("group", options.group_name)
+        self._waiters: list[_Waiter] = []
+        self._isolated: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"<Program {self.name} {self.state.value} {self.current_description()!r}>"
+
+    # ------------------------------------------------------------------ control
+
+    def start(self, wait: bool = False, timeout: float | None = None) -> None:
+        """Start the program (from STOPPED, EXITED or FATAL).
+
+        Parameters
+        ----------
+        wait
+            Block until the start succeeded (RUNNING) or failed, as ``supervisorctl start``.
+        timeout
+            Seconds to wait at most (TimeoutError after).
+
+        Raises
+        ------
+        Fault
+            ALREADY_STARTED, NO_FILE, NOT_EXECUTABLE...; with ``wait``, SPAWN_ERROR when the
+            start failed and ABNORMAL_TERMINATION when it ended otherwise.
+        """
+        others = frozenset(ProcessState) - {ProcessState.STARTING}
+        waiter = self._request(Start(), others if wait else None)
+        if waiter is None:
+            return
+        reached = self._wait(waiter, timeout)
+        if reached is ProcessState.RUNNING:
+            return
+        code = FaultCode.SPAWN_ERROR if self.spawnerr else FaultCode.ABNORMAL_TERMINATION
+        raise Fault(code, self.name)
+
+    def stop(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Stop the program by its stop rules (stopsignal, then SIGKILL after stopwaitsecs).
+
+        Raises
+        ------
+        Fault
+            NOT_RUNNING when it is not running (STOPPED, EXITED, FATAL, STOPPING).
+        """
+        waiter = self._request(Stop(), STOPPED_STATES if wait else None)
+        if waiter is not None:
+            self._wait(waiter, timeout)
+
+    def restart(self, wait: bool = False, timeout: float | None = None) -> None:
+        """Stop (if running), then start, as ``supervisorctl restart``."""
+        try:
+            self.stop(wait=True, timeout=timeout)
+        except Fault as fault:
+            if fault.code is not FaultCode.NOT_RUNNING:
+                raise
+            if self.state is ProcessState.STOPPING:
+                self.wait_for(*STOPPED_STATES, timeout=timeout)
+        self.start(wait=wait, timeout=timeout)
+
+    def signal(self, sig: int | str) -> None:
+        """Send a signal (a name such as ``"HUP"`` or a number) to the program's process.
+
+        Raises
+        ------
+        Fault
+            BAD_SIGNAL for an unknown signal, NOT_RUNNING when no process runs.
+        """
+        try:
+            number = signal_number("signal", sig)
+        except ValueError:
+            raise Fault(FaultCode.BAD_SIGNAL, f"{self.name}") from None
+        self._request(SendSignal(int(number)), None)
+
+    def wait_for(self, *states: StateLike, timeout: float | None = None) -> ProcessState:
+        """Block until the program enters one of ``states`` (at once if it is in one).
+
+        Returns the state reached. Raises TimeoutError after ``timeout`` seconds.
+        """
+        waiter = _Waiter(_states(states))
+        self._supervisor._runner.call(self._register, waiter)
+        return self._wait(waiter, timeout)
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """This program's transitions as a DataFrame (schema in :mod:`nbsup.eventlog`)."""
+        return self._supervisor._store.frame(program=self.name)
+
+    def current_description(self) -> str:
+        """supervisorctl's description now (the uptime is counted to this moment)."""
+        return description(
+            self.state,
+            name=self.name,
+            pid=self.pid,
+            spawnerr=self.spawnerr,
+            laststart=self.laststart,
+            laststop=self.laststop,
+        )
+
+    def tail(self, nbytes: int | None = 1600, channel: str = "stdout") -> str:
+        """The last ``nbytes`` of the program's output on ``channel`` (stdout or stderr)."""
+        data = self.output_channel(channel).tail(nbytes)
+        return data.decode("utf-8", "replace")
+
+    def output_channel(self, channel: str = "stdout") -> Any:
+        """The :class:`~nbsup.runtime.output.OutputChannel` of ``channel``."""
+        slot = self._supervisor._runner.driver.slots[self.name]
+        if channel not in ("stdout", "stderr"):
+            raise ValueError(f"channel={channel!r}: expected stdout or stderr")
+        if channel not in slot.channels:
+            raise Fault(FaultCode.NO_FILE, f"{self.name} (stderr is redirected to stdout)")
+        return slot.channels[channel]
+
+    def clear_log(self) -> None:
+        """Empty the program's output tail and log files, as ``supervisorctl clear``."""
+        slot = self._supervisor._runner.driver.slots[self.name]
+        for channel in slot.channels.values():
+            channel.clear()
+
+    def info(self) -> dict[str, Any]:
+        """supervisord's ``getProcessInfo`` for this program."""
+        slot = self._supervisor._runner.driver.slots.get(self.name)
+        paths = {
+            c: str(ch.path) if slot and ch.path else ""
+            for c, ch in (slot.channels.items() if slot else [])
+        }
+        return {
+            "name": self.name,
+            "group": self.group,
+            "start": int(self.laststart or 0),
+            "stop": int(self.laststop or 0),
+            "now": int(time.time()),
+            "state": self.state.code,
+            "statename": self.state.value,
+            "spawnerr": self.spawnerr or "",
+            "exitstatus": self.exitstatus or 0,
+            "logfile": paths.get("stdout", ""),
+            "stdout_logfile": paths.get("stdout", ""),
+            "stderr_logfile": paths.get("stderr", ""),
+            "pid": self.pid,
+            "description": self.current_description(),
+        }
+
+    # ------------------------------------------------------------------ observers
+
+    def observe(self, handler: Callable[..., Any], names: Any = All, type: Any = "change") -> None:
+        """Call ``handler(change)`` when traits change (on the supervisor's thread).
+
+        A handler that raises is logged to the ``nbsup`` logger and does not stop others.
+        """
+        super().observe(self._isolate(handler), names=names, type=type)
+
+    def unobserve(
+        self, handler: Callable[..., Any], names: Any = All, type: Any = "change"
+    ) -> None:
+        super().unobserve(self._isolated.get(handler, handler), names=names, type=type)
+
+    def _isolate(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        if handler not in self._isolated:
+
+            def isolated(change: Any) -> None:
+                try:
+                    handler(change)
+                except Exception:
+                    log.exception("an observer of program %r failed", self.name)
+
+            self._isolated[handler] = isolated
+        return self._isolated[handler]
+
+    # ------------------------------------------------------------------ internals
+
+    def _request(
+        self, event: Start | Stop | SendSignal, until: frozenset[ProcessState] | None
+    ) -> _Waiter | None:
+        runner = self._supervisor._runner
+        waiter = _Waiter(until) if until is not None else None
+
+        def act() -> None:
+            runner.driver.request(self.name, event)
+            if waiter is not None:
+                self._register(waiter)
+
+        runner.call(act)
+        return waiter
+
+    def _register(self, waiter: _Waiter) -> None:
+        if self.state in waiter.targets:
+            waiter.reached = self.state
+            waiter.event.set()
+        else:
+            self._waiters.append(waiter)
+
+    def _wait(self, waiter: _Waiter, timeout: float | None) -> ProcessState:
+        runner = self._supervisor._runner
+        if runner.in_driver_thread():
+            raise RuntimeError("cannot wait on the supervisor's own thread (in an observer)")
+        if not runner.wait(waiter.event, timeout):
+            runner.call(self._unregister, waiter)
+            wanted = " or ".join(sorted(s.value for s in waiter.targets))
+            raise TimeoutError(
+                f"{self.name} did not reach {wanted} within {timeout} s (it is {self.state.value})"
+            )
+        assert waiter.reached is not None
+        return waiter.reached
+
+    def _unregister(self, waiter: _Waiter) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+
+    def _apply(
+        self, record: EventRecord, transition: Transition, wall: Callable[[float], float]
+    ) -> None:
+        """Mirror one transition (on the supervisor's thread)."""
+        status = transition.status
+        self.set_trait("pid", status.pid)
+        self.set_trait("tries", status.tries)
+        self.set_trait("exitstatus", status.exitstatus)
+        self.set_trait("spawnerr", status.spawnerr)
+        self.set_trait("laststart", None if status.laststart is None else wall(status.laststart))
+        self.set_trait("laststop", None if status.laststop is None else wall(status.laststop))
+        self.set_trait(
+            "description",
+            description(
+                status.state,
+                name=self.name,
+                pid=status.pid,
+                spawnerr=status.spawnerr,
+                laststart=self.laststart,
+                laststop=self.laststop,
+                now=record.time,
+            ),
+        )
+        self.set_trait("state", status.state)
+        if self._waiters:
+            reached = [w for w in self._waiters if status.state in w.targets]
+            for waiter in reached:
+                self._waiters.remove(waiter)
+                waiter.reached = status.state
+                waiter.event.set()

@@ -1,0 +1,1 @@
+"""The imperative shell: real processes, real time, one private event loop thread."""

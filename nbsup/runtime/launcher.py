@@ -1,0 +1,281 @@
+"""Launchers start, signal and reap a program's process and deliver its output.
+
+:class:`Launcher` is the interface the driver uses; :class:`LocalLauncher` runs programs on
+this machine, event-driven on an asyncio loop: a pidfd tells when a child exits (no
+polling, no reap race) and readers on its pipes deliver output as it comes.
+:class:`nbsup.testing.FakeLauncher` implements the same interface on virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..core.events import ExitStatus
+from ..core.options import ProgramOptions
+from .commands import CommandError, resolve
+from .watchdog import Watchdog
+
+OutputCallback = Callable[[str, bytes], None]
+ExitCallback = Callable[[ExitStatus], None]
+READ_SIZE = 1 << 18
+DRAIN_READS = 64  # at exit, read at most this many chunks (a grandchild may keep writing)
+
+
+class SpawnError(Exception):
+    """The process could not be started; ``message`` is supervisord's spawnerr text."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProcessHandle(Protocol):
+    pid: int
+
+
+class Launcher(Protocol):
+    """What the driver needs to run processes."""
+
+    def check(self, options: ProgramOptions) -> CommandError | None:
+        """The error a start request would meet before spawning, if any."""
+        ...
+
+    def spawn(
+        self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
+    ) -> ProcessHandle:
+        """Start the program; call ``on_exit`` once when it ends (raise SpawnError)."""
+        ...
+
+    def signal(self, process: ProcessHandle, sig: int, group: bool) -> None:
+        """Send ``sig`` to the process or its group (raise OSError)."""
+        ...
+
+    def reap(self, process: ProcessHandle) -> ExitStatus | None:
+        """If the process has ended and ``on_exit`` was not called yet, take its status."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def child_environment(options: ProgramOptions, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment a program starts with (supervisord's variables, then the program's)."""
+    env = dict(base)
+    if env.get("MPLBACKEND", "").startswith("module://matplotlib_inline"):
+        del env["MPLBACKEND"]  # the kernel's inline backend means nothing in a child
+    env.update(
+        SUPERVISOR_ENABLED="1",
+        SUPERVISOR_PROCESS_NAME=options.name,
+        SUPERVISOR_GROUP_NAME=options.group_name,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(options.environment)
+    return env
+
+
+def decode_wait_status(status: int) -> ExitStatus:
+    """An ``os.waitpid`` status as an :class:`ExitStatus`."""
+    if os.WIFSIGNALED(status):
+        return ExitStatus(signal=os.WTERMSIG(status), core_dumped=os.WCOREDUMP(status))
+    if os.WIFEXITED(status):
+        return ExitStatus(code=os.WEXITSTATUS(status))
+    return ExitStatus()
+
+
+@dataclass(eq=False)
+class LocalProcess:
+    """One running child of a :class:`LocalLauncher`."""
+
+    pid: int
+    popen: subprocess.Popen[bytes]
+    on_output: OutputCallback
+    on_exit: ExitCallback
+    pidfd: int = -1
+    pipes: dict[int, str] = field(default_factory=dict)
+    streams: dict[int, object] = field(default_factory=dict)
+    status: ExitStatus | None = None
+
+
+class LocalLauncher:
+    """Runs programs as children of this process, each in a session of its own.
+
+    Parameters
+    ----------
+    loop
+        The supervisor's event loop; every method must be called on its thread.
+    watchdog
+        Kills the programs' groups if this process dies (created when omitted).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, watchdog: Watchdog | None = None):
+        self.loop = loop
+        self.watchdog = watchdog if watchdog is not None else Watchdog()
+        self.base_environment: Mapping[str, str] = os.environ
+
+    def check(self, options: ProgramOptions) -> CommandError | None:
+        try:
+            resolve(options.command, child_environment(options, self.base_environment))
+        except CommandError as error:
+            return error
+        return None
+
+    def spawn(
+        self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
+    ) -> LocalProcess:
+        env = child_environment(options, self.base_environment)
+        try:
+            command = resolve(options.command, env)
+        except CommandError as error:
+            raise SpawnError(error.message) from None
+        if options.directory is not None and not os.path.isdir(options.directory):
+            reason = "ENOENT" if not os.path.exists(options.directory) else "ENOTDIR"
+            raise SpawnError(f"couldn't chdir to {options.directory}: {reason}")
+        try:
+            popen = subprocess.Popen(
+                command.argv,
+                executable=command.filename,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT if options.redirect_stderr else subprocess.PIPE,
+                cwd=options.directory,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as error:
+            raise SpawnError(_spawn_error_message(options.name, command.filename, error)) from None
+        process = LocalProcess(popen.pid, popen, on_output, on_exit)
+        self.watchdog.watch(popen.pid, options.stopsignal)
+        for channel, stream in (("stdout", popen.stdout), ("stderr", popen.stderr)):
+            if stream is not None:
+                fd = stream.fileno()
+                os.set_blocking(fd, False)
+                process.pipes[fd] = channel
+                process.streams[fd] = stream
+                self.loop.add_reader(fd, self._on_readable, process, fd)
+        try:
+            process.pidfd = os.pidfd_open(popen.pid)
+        except OSError:  # process already reaped by someone else, or no pidfd support
+            process.pidfd = -1
+            self.loop.call_soon(self._on_exit_ready, process)
+        else:
+            self.loop.add_reader(process.pidfd, self._on_exit_ready, process)
+        return process
+
+    def signal(self, process: ProcessHandle, sig: int, group: bool) -> None:
+        assert isinstance(process, LocalProcess)
+        if process.status is not None:
+            raise ProcessLookupError(errno.ESRCH, "No such process")
+        if group:
+            os.killpg(process.pid, sig)
+        else:
+            os.kill(process.pid, sig)
+
+    def reap(self, process: ProcessHandle) -> ExitStatus | None:
+        assert isinstance(process, LocalProcess)
+        if process.status is not None:
+            return None
+        return self._collect(process)
+
+    def close(self) -> None:
+        self.watchdog.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _on_exit_ready(self, process: LocalProcess) -> None:
+        if process.status is not None:
+            return
+        status = self._collect(process)
+        if status is not None:
+            process.on_exit(status)
+
+    def _collect(self, process: LocalProcess) -> ExitStatus | None:
+        try:
+            pid, raw = os.waitpid(process.pid, os.WNOHANG)
+        except ChildProcessError:  # someone else reaped it
+            pid, raw = process.pid, -1
+        if pid == 0:
+            return None
+        status = decode_wait_status(raw) if raw >= 0 else ExitStatus()
+        process.popen.returncode = raw if raw >= 0 else 255
+        process.status = status
+        if process.pidfd >= 0:
+            self.loop.remove_reader(process.pidfd)
+            os.close(process.pidfd)
+            process.pidfd = -1
+        for fd in list(process.pipes):
+            self._drain(process, fd)
+            self._close_pipe(process, fd)
+        if process.popen.stdin is not None:
+            process.popen.stdin.close()
+        if not _group_alive(process.pid):
+            self.watchdog.forget(process.pid)
+        return status
+
+    def _on_readable(self, process: LocalProcess, fd: int) -> None:
+        try:
+            data = os.read(fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            process.on_output(process.pipes[fd], data)
+        else:
+            self._close_pipe(process, fd)
+
+    def _drain(self, process: LocalProcess, fd: int) -> None:
+        channel = process.pipes[fd]
+        for _ in range(DRAIN_READS):
+            try:
+                data = os.read(fd, READ_SIZE)
+            except OSError:
+                return
+            if not data:
+                return
+            process.on_output(channel, data)
+
+    def _close_pipe(self, process: LocalProcess, fd: int) -> None:
+        if process.pipes.pop(fd, None) is None:
+            return
+        self.loop.remove_reader(fd)
+        stream = process.streams.pop(fd)
+        stream.close()  # type: ignore[attr-defined]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _spawn_error_message(name: str, filename: str, error: OSError) -> str:
+    code = errno.errorcode.get(error.errno or 0, str(error.errno))
+    if error.errno == errno.EMFILE:
+        return f"too many open files to spawn '{name}'"
+    if error.errno == errno.EAGAIN:
+        return f"Too many processes in process table to spawn '{name}'"
+    if isinstance(error, PermissionError | FileNotFoundError) and error.filename == filename:
+        return f"couldn't exec {filename}: {code}"
+    return f"unknown error during fork for '{name}': {code}"
+
+
+__all__ = [
+    "ExitStatus",
+    "Launcher",
+    "LocalLauncher",
+    "LocalProcess",
+    "ProcessHandle",
+    "SpawnError",
+    "child_environment",
+    "decode_wait_status",
+    "signal",
+]

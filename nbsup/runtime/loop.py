@@ -1,0 +1,86 @@
+"""The supervisor's private asyncio loop, on a daemon thread of its own.
+
+The kernel's own loop shares the main thread with cell execution and stops while a cell
+runs, so supervision cannot live there. Everything that touches a program's machine, its
+process or its timers runs on this thread; other threads hand work over with :meth:`call`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An asyncio event loop running forever on a daemon thread.
+
+    Parameters
+    ----------
+    name
+        The thread's name (shown by debuggers and ``threading.enumerate()``).
+    """
+
+    def __init__(self, name: str = "nbsup-supervisor") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+        self._ready.wait()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._ready.set)
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.close()
+
+    @property
+    def running(self) -> bool:
+        return self.thread.is_alive() and not self.loop.is_closed()
+
+    def in_thread(self) -> bool:
+        """True when called from the loop's own thread."""
+        return threading.current_thread() is self.thread
+
+    def submit(self, function: Callable[..., T], *args: object) -> concurrent.futures.Future[T]:
+        """Run ``function(*args)`` on the loop thread; return a future of its result."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(function(*args))
+            except BaseException as error:  # handed to the caller, who re-raises it
+                future.set_exception(error)
+
+        self.loop.call_soon_threadsafe(run)
+        return future
+
+    def call(self, function: Callable[..., T], *args: object, timeout: float | None = None) -> T:
+        """Run ``function(*args)`` on the loop thread and wait for its result.
+
+        Called from the loop thread itself (e.g. in an observer), it runs at once.
+        """
+        if self.in_thread():
+            return function(*args)
+        return self.submit(function, *args).result(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the loop and wait for the thread to end (idempotent)."""
+        if self.loop.is_closed():
+            return
+        if self.in_thread():
+            self.loop.stop()
+            return
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:
+            return
+        self.thread.join(timeout)

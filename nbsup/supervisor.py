@@ -1,0 +1,284 @@
+"""``Supervisor``: the traitlets model of a set of supervised programs.
+
+A :class:`Supervisor` is a traitlets ``Configurable``: its traits are the defaults for new
+programs (``%config Supervisor.startsecs = 2``, ``c.Supervisor.startsecs`` in
+``ipython_config.py``) plus where it keeps its files. It owns a runner (a private loop
+thread with real processes, or virtual time for simulations) and mirrors every transition
+into the :class:`~nbsup.program.Program` objects it hands out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from traitlets import Bool, Float, Int, List, Unicode
+from traitlets.config import Configurable
+
+from .core.errors import Fault, FaultCode
+from .core.events import Transition
+from .core.options import CONVERTERS, ProgramOptions, build_options, check_name
+from .core.record import EventRecord
+from .core.states import ProcessState
+from .describe import status_table
+from .eventlog import EventStore
+from .program import Program
+from .runtime.runner import Runner, ThreadRunner
+
+#: Supervisor traits that are defaults of program options.
+DEFAULT_OPTIONS = (
+    "autostart",
+    "startsecs",
+    "startretries",
+    "autorestart",
+    "exitcodes",
+    "stopsignal",
+    "stopwaitsecs",
+    "stopasgroup",
+    "killasgroup",
+    "restartpause",
+    "backoff",
+    "backoffmax",
+    "backoffjitter",
+    "backoffreset",
+    "redirect_stderr",
+)
+
+
+class Supervisor(Configurable):
+    """A process supervisor with supervisord's semantics.
+
+    Most code uses the kernel's one supervisor, :func:`nbsup.get_supervisor`; create a
+    ``Supervisor()`` for a private one (stop it with :meth:`shutdown`).
+
+    Examples
+    --------
+    >>> sup = Supervisor()                                     # doctest: +SKIP
+    >>> p = sup.add_program("x", command="sh -c 'exit 1'")     # doctest: +SKIP
+    >>> p.wait_for("FATAL", timeout=15)                        # doctest: +SKIP
+    """
+
+    autostart = Bool(True, help="Start a program as soon as it is added.").tag(config=True)
+    startsecs = Float(
+        1.0, help="Seconds a program must stay up to count as started (STARTING -> RUNNING)."
+    ).tag(config=True)
+    startretries = Int(3, help="Failed starts retried before giving up (FATAL).").tag(config=True)
+    autorestart = Unicode(
+        "unexpected", help="Restart a program that exited from RUNNING: false, unexpected, true."
+    ).tag(config=True)
+    exitcodes = List(Int(), default_value=[0], help="Expected exit codes.").tag(config=True)
+    stopsignal = Unicode("TERM", help="The signal that asks a program to stop.").tag(config=True)
+    stopwaitsecs = Float(10.0, help="Seconds to wait after stopsignal before SIGKILL.").tag(
+        config=True
+    )
+    stopasgroup = Bool(True, help="Send stopsignal to the whole process group.").tag(config=True)
+    killasgroup = Bool(True, help="Send SIGKILL to the whole process group.").tag(config=True)
+    restartpause = Float(1.0, help="Seconds before an autorestart from EXITED.").tag(config=True)
+    backoff = Unicode("linear", help="Backoff policy: linear (supervisord) or exponential.").tag(
+        config=True
+    )
+    backoffmax = Float(60.0, help="Longest exponential backoff, in seconds.").tag(config=True)
+    backoffjitter = Float(0.0, help="Jitter fraction of exponential backoff (0..1).").tag(
+        config=True
+    )
+    backoffreset = Float(
+        0.0, help="Seconds of RUNNING after which the failure counter resets (0: at RUNNING)."
+    ).tag(config=True)
+    redirect_stderr = Bool(False, help="Send programs' stderr to their stdout log.").tag(
+        config=True
+    )
+    state_dir = Unicode(
+        ".nbsup", help="Folder for the supervisor's files (a session folder is made inside)."
+    ).tag(config=True)
+    tail_bytes = Int(64 * 1024, help="Bytes of each output stream kept in memory.").tag(config=True)
+
+    def __init__(self, runner: Runner | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._store = EventStore()
+        self._programs: dict[str, Program] = {}
+        self._names = itertools.count(1)
+        self._lock = threading.RLock()
+        self.session_dir: Path | None = None
+        if runner is None:
+            self.session_dir = _session_folder(Path(self.state_dir))
+            runner = ThreadRunner(self._on_transition, self.session_dir, self.tail_bytes)
+            self._finalizer = weakref.finalize(self, runner.shutdown, 15.0)
+        self._runner = runner
+
+    # ------------------------------------------------------------------ programs
+
+    def add_program(
+        self, name: str | None = None, command: str | None = None, **options: Any
+    ) -> Program:
+        """Add a program (or replace the same-named one, stopping it first) and start it.
+
+        Parameters
+        ----------
+        name
+            The program's name; a unique one is chosen when omitted (see ``Program.name``).
+        command
+            What to run, split like a shell would split it but never run by a shell.
+        **options
+            supervisord ``[program:x]`` options: ``startsecs``, ``startretries``,
+            ``autorestart``, ``exitcodes``, ``stopsignal``, ``stopwaitsecs``,
+            ``stopasgroup``, ``killasgroup``, ``autostart``, ``directory``, ``environment``,
+            ``redirect_stderr``, ``priority``, ``restartpause``, ``backoff``... Defaults come
+            from this supervisor's traits.
+
+        Raises
+        ------
+        OptionError
+            An unknown option or a wrong value; nothing is added, replaced or stopped.
+        """
+        if command is not None:
+            options["command"] = command
+        with self._lock:
+            if name is None:
+                name = self.unique_name()
+            checked = build_options(check_name(name), options, self.option_defaults())
+            program = self._programs.get(name)
+            if program is None:
+                program = Program(self, checked)
+                self._programs[name] = program
+            else:
+                program.options = checked
+            self._runner.call(self._runner.driver.add, checked)
+        return program
+
+    def unique_name(self, stem: str = "program") -> str:
+        """A program name not used yet: ``program-1``, ``program-2``..."""
+        while True:
+            name = f"{stem}-{next(self._names)}"
+            if name not in self._programs:
+                return name
+
+    def option_defaults(self) -> dict[str, object]:
+        """The program option defaults this supervisor is configured with."""
+        return {name: getattr(self, name) for name in DEFAULT_OPTIONS if name in CONVERTERS}
+
+    def remove_program(self, name: str) -> None:
+        """Forget a stopped program (Fault FAILED if it still runs, BAD_NAME if unknown)."""
+        with self._lock:
+            self[name]
+            self._runner.call(self._runner.driver.remove, name)
+            del self._programs[name]
+
+    def __getitem__(self, name: str) -> Program:
+        try:
+            return self._programs[name]
+        except KeyError:
+            raise Fault(FaultCode.BAD_NAME, name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._programs
+
+    def __iter__(self) -> Iterator[Program]:
+        return iter(self.programs)
+
+    def __len__(self) -> int:
+        return len(self._programs)
+
+    @property
+    def programs(self) -> list[Program]:
+        """The programs, sorted by priority then name."""
+        return sorted(self._programs.values(), key=lambda p: (p.options.priority, p.name))
+
+    def options(self, name: str) -> ProgramOptions:
+        """The checked options of program ``name``."""
+        return self[name].options
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """Every program's transitions as one DataFrame (schema in :mod:`nbsup.eventlog`)."""
+        return self._store.frame()
+
+    def status(self, *names: str) -> str:
+        """``supervisorctl status`` text for all programs or the named ones."""
+        programs = [self[n] for n in names] if names else self.programs
+        rows = [(_namespec(p), p.state.value, p.current_description()) for p in programs]
+        return status_table(rows)
+
+    # ------------------------------------------------------------------ shutdown
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop every program by its stop rules (highest priority number first) and release
+        the supervisor's thread and files. Returns False if ``timeout`` ran out first."""
+        finalizer = getattr(self, "_finalizer", None)
+        if finalizer is not None:
+            finalizer.detach()
+        return self._runner.shutdown(timeout)
+
+    @property
+    def closed(self) -> bool:
+        return bool(getattr(self._runner, "_closed", False))
+
+    # ------------------------------------------------------------------ internals
+
+    def _on_transition(self, name: str, record: EventRecord, transition: Transition) -> None:
+        self._store.append(record)
+        program = self._programs.get(name)
+        if program is not None:
+            program._apply(record, transition, self._runner.driver.scheduler.wall)
+
+
+def _namespec(program: Program) -> str:
+    return program.name if program.group == program.name else f"{program.group}:{program.name}"
+
+
+def _session_folder(root: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = root.expanduser().resolve() / f"{stamp}-{os.getpid()}"
+    suffix = itertools.count(2)
+    while folder.exists():
+        folder = folder.with_name(f"{stamp}-{os.getpid()}-{next(suffix)}")
+    folder.mkdir(parents=True)
+    return folder
+
+
+_default: Supervisor | None = None
+_default_lock = threading.Lock()
+
+
+def get_supervisor(**kwargs: Any) -> Supervisor:
+    """The process's one shared supervisor (created on first use; used by the magics).
+
+    In IPython, it is configured from the shell's config (``c.Supervisor.*``) and
+    registered for ``%config``.
+    """
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            parent = _shell()
+            if parent is not None and "parent" not in kwargs:
+                kwargs["parent"] = parent
+            _default = Supervisor(**kwargs)
+            if parent is not None and _default not in parent.configurables:
+                parent.configurables.append(_default)
+        return _default
+
+
+def _forget_default() -> Supervisor | None:
+    global _default
+    with _default_lock:
+        current, _default = _default, None
+        return current
+
+
+def _shell() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+__all__ = ["ProcessState", "Supervisor", "get_supervisor"]
