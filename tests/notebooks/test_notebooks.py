@@ -1,0 +1,59 @@
+"""Every notebook in notebooks/ runs top to bottom in a real kernel, and says what it claims."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+
+
+def run_notebook(path: Path, workdir: Path) -> nbformat.NotebookNode:
+    copy = workdir / path.name
+    shutil.copy(path, copy)
+    notebook = nbformat.read(copy, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    client.execute()
+    return notebook
+
+
+def text_of(notebook: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(path: Path, tmp_path: Path) -> None:
+    notebook = run_notebook(path, tmp_path)
+    errors = [
+        output
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
+    assert not errors, errors
+    if path.name == "quickstart.ipynb":
+        text = text_of(notebook)
+        assert "FATAL     Exited too quickly (process log may have details)" in text
+        assert "tick 1" in text
+        assert "stubborn: stopped" in text
+        assert "terminated by SIGKILL" in text
+        assert (tmp_path / ".nbsup").is_dir()
+
+
+def test_there_is_a_quickstart_notebook() -> None:
+    assert any(p.name == "quickstart.ipynb" for p in NOTEBOOKS)
