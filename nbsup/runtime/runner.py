@@ -4,7 +4,9 @@ virtual time. The model (``nbsup.Supervisor``) talks only to this interface.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -68,11 +70,13 @@ class ThreadRunner:
         def build() -> Driver:
             scheduler = LoopScheduler(self.thread.loop)
             launcher: Launcher = LocalLauncher(self.thread.loop)
+            journal = Journal(folder)
+            journal.log(time.time(), "INFO", f"nbsup started with pid {os.getpid()}")
             return Driver(
                 scheduler,
                 launcher,
                 on_transition,
-                journal=Journal(folder),
+                journal=journal,
                 log_folder=folder / "logs",
                 tail_bytes=tail_bytes,
             )
