@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -185,7 +184,13 @@ class Program(HasTraits):
             spawnerr=self.spawnerr,
             laststart=self.laststart,
             laststop=self.laststop,
+            now=self._now(),
         )
+
+    def _now(self) -> float:
+        """Epoch seconds on the supervisor's clock (virtual in simulations)."""
+        scheduler = self._supervisor._runner.driver.scheduler
+        return scheduler.wall(scheduler.now())
 
     def tail(self, nbytes: int | None = 1600, channel: str = "stdout") -> str:
         """The last ``nbytes`` of the program's output on ``channel`` (stdout or stderr)."""
@@ -219,7 +224,7 @@ class Program(HasTraits):
             "group": self.group,
             "start": int(self.laststart or 0),
             "stop": int(self.laststop or 0),
-            "now": int(time.time()),
+            "now": int(self._now()),
             "state": self.state.code,
             "statename": self.state.value,
             "spawnerr": self.spawnerr or "",

@@ -203,7 +203,10 @@ class Supervisor(Configurable):
 
     def status(self, *names: str) -> str:
         """``supervisorctl status`` text for all programs or the named ones."""
-        programs = [self[n] for n in names] if names else self.programs
+        if names:
+            programs = [self[n] for n in names]
+        else:  # supervisord lists by group, then name
+            programs = sorted(self._programs.values(), key=lambda p: (p.group, p.name))
         rows = [(_namespec(p), p.state.value, p.current_description()) for p in programs]
         return status_table(rows)
 

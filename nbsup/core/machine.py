@@ -201,13 +201,8 @@ class Machine:
         self.pid = pid
         self.delay = now + self.options.startsecs
         message = f"spawned: '{self.name}' with pid {pid}"
-        # the STARTING row is dated when the spawn began, as supervisord's event is
-        assert self.laststart is not None
-        starting = self.laststart
         return [
-            self._transition(
-                starting, self._spawn_from, pid=pid, tries=self.backoff, message=message
-            )
+            self._transition(now, self._spawn_from, pid=pid, tries=self.backoff, message=message)
         ]
 
     def _spawn_failed(self, message: str, now: float) -> list[Effect]:
@@ -215,11 +210,8 @@ class Machine:
             return []
         self.spawning = False
         self.spawnerr = message
-        assert self.laststart is not None
         effects: list[Effect] = [
-            self._transition(
-                self.laststart, self._spawn_from, pid=None, tries=self.backoff, level=""
-            )
+            self._transition(now, self._spawn_from, pid=None, tries=self.backoff, level="")
         ]
         # STARTING -> BACKOFF (T5)
         return effects + self._enter_backoff(now, f"spawnerr: {message}", "INFO", pid=None)
@@ -257,7 +249,9 @@ class Machine:
         self.backoff = 0
         self.state = S.FATAL
         if message is None:
-            message = f"gave up: {self.name} entered FATAL state, too many start retries too quickly"
+            message = (
+                f"gave up: {self.name} entered FATAL state, too many start retries too quickly"
+            )
         return [self._transition(now, S.BACKOFF, message=message, level="INFO" if message else "")]
 
     # ------------------------------------------------------------------ time
@@ -280,7 +274,7 @@ class Machine:
                 return self._spawn(now)
         if state is S.STARTING and self.pid:
             assert self.laststart is not None
-            if now >= self.laststart + options.startsecs:  # the deadline, exactly
+            if now - self.laststart >= options.startsecs:
                 # STARTING -> RUNNING (T6)
                 self._enter_running(now)
                 message = (
@@ -313,17 +307,14 @@ class Machine:
         if autorestart is AutoRestart.TRUE:
             return True
         return (
-            autorestart is AutoRestart.UNEXPECTED
-            and self.exitstatus not in self.options.exitcodes
+            autorestart is AutoRestart.UNEXPECTED and self.exitstatus not in self.options.exitcodes
         )
 
     # ------------------------------------------------------------------ stopping
 
     def _kill(self, now: float, sig: int, group: bool) -> list[Effect]:
         as_group = "process group " if group else ""
-        message = (
-            f"killing {self.name} (pid {self.pid}) {as_group}with signal {signal_name(sig)}"
-        )
+        message = f"killing {self.name} (pid {self.pid}) {as_group}with signal {signal_name(sig)}"
         self.killing = True
         self.delay = now + self.options.stopwaitsecs
         effects: list[Effect] = []
@@ -335,7 +326,12 @@ class Machine:
             self.state = S.STOPPING
             effects.append(
                 self._transition(
-                    now, origin, pid=self.pid, signal=signal_name(sig), message=message, level="DEBG"
+                    now,
+                    origin,
+                    pid=self.pid,
+                    signal=signal_name(sig),
+                    message=message,
+                    level="DEBG",
                 )
             )
         effects.append(Kill(sig, group=group, killing=True))
@@ -371,7 +367,7 @@ class Machine:
         pid, self.pid = self.pid, 0
         self.laststop = now
         es = status.es
-        too_quickly = now < self.laststart + options.startsecs if now > self.laststart else False
+        too_quickly = now - self.laststart < options.startsecs if now > self.laststart else False
         expected = es in options.exitcodes
         how = status.describe()
         if self.killing:

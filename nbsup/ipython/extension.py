@@ -23,4 +23,5 @@ def unload(ipython: Any) -> None:
         supervisor.shutdown()
     magics = ipython.magics_manager.magics
     magics["cell"].pop("supervise", None)
+    magics["line"].pop("supervise", None)
     magics["line"].pop("supervisorctl", None)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
 from ..core.errors import NbsupError
 from ..core.options import build_options, check_name
@@ -31,11 +31,12 @@ class SupervisorMagics(Magics):
             self._supervisor = get_supervisor()
         return self._supervisor
 
-    @cell_magic
-    def supervise(self, line: str, cell: str) -> None:
+    @line_cell_magic
+    def supervise(self, line: str, cell: str | None = None) -> None:
         """Run the cell body as a supervised program, in the background.
 
-        Usage: ``%%supervise [name] [option=value ...]``
+        Usage: ``%%supervise [name] [option=value ...]``, or ``%supervise name
+        command=...`` (one %: IPython refuses a cell magic with an empty body)
 
         The body is a bash script (``interpreter=python`` runs it with the kernel's
         Python; any interpreter path works). ``command=...`` replaces the body. Options are
@@ -46,7 +47,7 @@ class SupervisorMagics(Magics):
         """
         sup = self.supervisor
         try:
-            request = parse_line(line, cell)
+            request = parse_line(line, cell or "")
             name = request.name if request.name is not None else sup.unique_name()
             check_name(name)
             options = dict(request.options)

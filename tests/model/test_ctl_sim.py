@@ -1,0 +1,118 @@
+"""supervisorctl's command language on a simulated supervisor: outputs as supervisorctl's."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from nbsup.ctl import Supervisorctl
+from nbsup.runtime.driver import Driver
+from nbsup.runtime.runner import InlineRunner
+from nbsup.supervisor import Supervisor
+from nbsup.testing import FakeClock, FakeLauncher, Life
+
+
+@pytest.fixture
+def ctl() -> tuple[Supervisorctl, Supervisor, FakeClock, FakeLauncher]:
+    clock = FakeClock()
+    launcher = FakeLauncher(clock)
+    holder: dict[str, Supervisor] = {}
+    driver = Driver(clock, launcher, lambda *args: holder["sup"]._on_transition(*args))
+    sup = Supervisor(runner=InlineRunner(driver, clock.run_until))
+    holder["sup"] = sup
+    return Supervisorctl(sup, follow_timeout=0.5), sup, clock, launcher
+
+
+def lines(ctl: Supervisorctl, command: str) -> list[str]:
+    out: list[str] = []
+    ctl.run(command, out.append)
+    return "\n".join(out).splitlines()
+
+
+def test_status_format(ctl):
+    c, sup, clock, launcher = ctl
+    launcher.script("bad", Life(runs=0.01, exit=1))
+    sup.add_program("web", command="sleep 100")
+    sup.add_program("bad", command="false", startretries=0)
+    sup.add_program("idle", command="true", autostart=False)
+    sup.add_program("worker", command="sleep 100", group="pool")
+    clock.advance(65)
+    web, worker = sup["web"].pid, sup["worker"].pid
+    status = lines(c, "status")
+    assert status[:2] == [
+        "bad                              FATAL     Exited too quickly (process log may have details)",
+        "idle                             STOPPED   Not started",
+    ]
+    assert status[2:] == [
+        f"pool:worker                      RUNNING   pid {worker}, uptime 0:01:05",
+        f"web                              RUNNING   pid {web}, uptime 0:01:05",
+    ]
+    status = lines(c, "status web nosuch")
+    assert status == ["nosuch: ERROR (no such process)", status[1]]
+    assert status[1].startswith("web" + " " * 30 + "RUNNING   pid ")
+
+
+def test_start_stop_restart_signal_messages(ctl):
+    c, sup, clock, launcher = ctl
+    launcher.script("flaky", Life(runs=0.2, exit=0))
+    sup.add_program("web", command="sleep 100", autostart=False)
+    sup.add_program("flaky", command="x", autostart=False)
+    assert lines(c, "start web") == ["web: started"]
+    assert lines(c, "start web") == ["web: ERROR (already started)"]
+    assert lines(c, "start flaky") == ["flaky: ERROR (spawn error)"]
+    assert lines(c, "start nosuch") == ["nosuch: ERROR (no such process)"]
+    assert lines(c, "signal HUP web") == ["web: signalled"]
+    clock.advance(0.01)
+    assert sup["web"].state.value == "EXITED"
+    assert lines(c, "signal HUP web") == ["web: ERROR (not running)"]
+    assert lines(c, "signal NOPE web") == ["web: ERROR (bad signal name)"]
+    assert lines(c, "stop web") == ["web: ERROR (not running)"]
+    assert lines(c, "restart web") == ["web: ERROR (not running)", "web: started"]
+    assert lines(c, "stop web") == ["web: stopped"]
+    assert lines(c, "stop") == ["Error: stop requires a process name"]
+    assert lines(c, "bogus") == ["*** Unknown syntax: bogus"]
+
+
+def test_stop_all_goes_by_descending_priority(ctl):
+    c, sup, clock, launcher = ctl
+    sup.add_program("first", command="a", priority=1)
+    sup.add_program("last", command="b", priority=500)
+    clock.advance(2)
+    assert lines(c, "stop all") == ["last: stopped", "first: stopped"]
+    assert lines(c, "start all") == ["first: started", "last: started"]
+
+
+def test_pid_remove_clear_tail(ctl):
+    c, sup, clock, launcher = ctl
+    launcher.script("talker", Life(runs=None, output=b"hello\nworld\n"))
+    sup.add_program("talker", command="x")
+    clock.advance(2)
+    assert lines(c, "pid") == [str(os.getpid())]
+    assert lines(c, "pid talker") == [str(sup["talker"].pid)]
+    assert lines(c, "pid nosuch") == ["No such process nosuch"]
+    assert lines(c, "tail talker") == ["hello", "world"]
+    assert lines(c, "tail -6 talker") == ["world"]
+    assert lines(c, "tail talker stderr") == []
+    assert lines(c, "tail talker bogus") == ["Error: bad channel 'bogus'"]
+    assert lines(c, "tail -x talker") == ["Error: bad argument -x"]
+    assert lines(c, "clear talker") == ["talker: cleared"]
+    assert lines(c, "tail talker") == []
+    assert lines(c, "remove talker") == ["ERROR: process/group still running: talker"]
+    assert lines(c, "stop talker") == ["talker: stopped"]
+    assert lines(c, "remove talker") == ["talker: removed process group"]
+    assert lines(c, "remove talker") == ["ERROR: no such process/group: talker"]
+
+
+def test_tail_follow_streams_new_output(ctl):
+    c, sup, clock, launcher = ctl
+    launcher.script("talker", Life(runs=None, output=b"first\n"))
+    sup.add_program("talker", command="x")
+    channel = sup["talker"].output_channel("stdout")
+    writer = threading.Timer(0.1, channel.write, args=(b"second\n",))
+    writer.start()
+    out = lines(c, "tail -f talker")
+    writer.join()
+    assert out[0].startswith("==> Press the stop button")
+    assert out[1:] == ["first", "second"]
