@@ -17,16 +17,19 @@ class OptionError(NbsupError, ValueError):
     option
         The option's name as the user wrote it.
     value
-        The value that was refused (``None`` for an unknown option name).
+        The value that was refused.
     allowed
         What would have been accepted, in words.
+    unknown
+        True when the option name itself is unknown.
     """
 
-    def __init__(self, option: str, value: object, allowed: str) -> None:
+    def __init__(self, option: str, value: object, allowed: str, unknown: bool = False) -> None:
         self.option = option
         self.value = value
         self.allowed = allowed
-        if value is None:
+        self.unknown = unknown
+        if unknown:
             text = f"unknown option {option!r}: {allowed}"
         else:
             text = f"{option}={value!s}: {allowed}"

@@ -40,6 +40,8 @@ from .values import AutoRestart
 
 S = ProcessState
 TOO_QUICKLY = "Exited too quickly (process log may have details)"
+#: Shortest interval between repeated SIGKILLs (when ``stopwaitsecs`` is shorter).
+MIN_KILL_REPEAT = 0.1
 
 
 def format_seconds(value: float) -> str:
@@ -147,13 +149,14 @@ class Machine:
     # ------------------------------------------------------------------ requests
 
     def _start(self, now: float) -> list[Effect]:
+        if self.shutting_down:  # supervisord refuses every request while shutting down
+            raise Fault(FaultCode.SHUTDOWN_STATE, self.name)
         if self.state in RUNNING_STATES or self.spawning:
             raise Fault(FaultCode.ALREADY_STARTED, self.name)
         if self.state is S.UNKNOWN:
             raise Fault(FaultCode.FAILED, f"{self.name} is in an unknown process state")
         if self.state is S.STOPPING:
             raise Fault(FaultCode.ABNORMAL_TERMINATION, self.name)
-        self.shutting_down = False
         return self._spawn(now)
 
     def _stop(self, now: float) -> list[Effect]:
@@ -201,17 +204,27 @@ class Machine:
         self.pid = pid
         self.delay = now + self.options.startsecs
         message = f"spawned: '{self.name}' with pid {pid}"
-        return [
-            self._transition(now, self._spawn_from, pid=pid, tries=self.backoff, message=message)
+        # the STARTING row is dated when the spawn began, as supervisord's event is
+        assert self.laststart is not None
+        effects: list[Effect] = [
+            self._transition(
+                self.laststart, self._spawn_from, pid=pid, tries=self.backoff, message=message
+            )
         ]
+        if self.shutting_down:  # a shutdown came while the launcher was starting it
+            effects += self._kill(now, self.options.stopsignal, self.options.stopasgroup)
+        return effects
 
     def _spawn_failed(self, message: str, now: float) -> list[Effect]:
         if not self.spawning:
             return []
         self.spawning = False
         self.spawnerr = message
+        assert self.laststart is not None
         effects: list[Effect] = [
-            self._transition(now, self._spawn_from, pid=None, tries=self.backoff, level="")
+            self._transition(
+                self.laststart, self._spawn_from, pid=None, tries=self.backoff, level=""
+            )
         ]
         # STARTING -> BACKOFF (T5)
         return effects + self._enter_backoff(now, f"spawnerr: {message}", "INFO", pid=None)
@@ -274,7 +287,7 @@ class Machine:
                 return self._spawn(now)
         if state is S.STARTING and self.pid:
             assert self.laststart is not None
-            if now - self.laststart >= options.startsecs:
+            if now >= self.laststart + options.startsecs:
                 # STARTING -> RUNNING (T6)
                 self._enter_running(now)
                 message = (
@@ -316,7 +329,10 @@ class Machine:
         as_group = "process group " if group else ""
         message = f"killing {self.name} (pid {self.pid}) {as_group}with signal {signal_name(sig)}"
         self.killing = True
-        self.delay = now + self.options.stopwaitsecs
+        wait = self.options.stopwaitsecs
+        if sig == signals.SIGKILL:  # repeated while the process survives: never in a tight loop
+            wait = max(wait, MIN_KILL_REPEAT)
+        self.delay = now + wait
         effects: list[Effect] = []
         if self.state is S.STOPPING:
             effects.append(LogLine("DEBG", message))
@@ -367,10 +383,10 @@ class Machine:
         pid, self.pid = self.pid, 0
         self.laststop = now
         es = status.es
-        too_quickly = now - self.laststart < options.startsecs if now > self.laststart else False
+        too_quickly = now < self.laststart + options.startsecs if now > self.laststart else False
         expected = es in options.exitcodes
         how = status.describe()
-        if self.killing:
+        if self.killing and self.state is S.STOPPING:
             # STOPPING -> STOPPED (T13)
             self.killing = False
             self.delay = 0.0
@@ -399,7 +415,8 @@ class Machine:
             effects.append(self._transition(now, S.STARTING, pid=pid, level=""))
         # RUNNING -> EXITED (T9)
         self.delay = now + options.restartpause
-        if options.policy.reset_after <= 0:
+        stable = self.reset_at is not None and now >= self.reset_at
+        if options.policy.reset_after <= 0 or stable:
             self.backoff = 0
         self.reset_at = None
         self.exitstatus = es

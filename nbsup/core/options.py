@@ -44,6 +44,11 @@ def _directory(option: str, value: object) -> str | None:
     return None if value is None else values.text(option, value)
 
 
+def _group(option: str, value: object) -> str:
+    """A group name; empty means the program's own name."""
+    return "" if value is None or str(value) == "" else check_name(str(value), option)
+
+
 def _priority(option: str, value: object) -> int:
     return values.integer(option, value, minimum=None)
 
@@ -70,7 +75,7 @@ CONVERTERS: Mapping[str, Callable[[str, object], Any]] = MappingProxyType(
         "environment": values.environment,
         "redirect_stderr": values.boolean,
         "priority": _priority,
-        "group": values.text,
+        "group": _group,
     }
 )
 
@@ -127,14 +132,14 @@ def _unknown(option: str, extra: tuple[str, ...] = ()) -> OptionError:
     known = [*CONVERTERS, *extra]
     close = difflib.get_close_matches(option, known, n=1)
     hint = f"did you mean {close[0]!r}?" if close else "known options: " + ", ".join(known)
-    return OptionError(option, None, hint)
+    return OptionError(option, None, hint, unknown=True)
 
 
-def check_name(name: object) -> str:
+def check_name(name: object, option: str = "name") -> str:
     """Check a program name: letters, digits and ``_.@+-``, not starting with ``-``/``.``."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise OptionError(
-            "name", name, "a program name uses letters, digits and _ . @ + - (no spaces)"
+            option, name, "a program name uses letters, digits and _ . @ + - (no spaces)"
         )
     return name
 
