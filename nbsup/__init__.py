@@ -32,8 +32,10 @@ __all__ = [
     "OptionError",
     "ProcessState",
     "Program",
+    "ProgramCard",
     "Supervisor",
     "__version__",
+    "dashboard",
     "get_supervisor",
     "load_ipython_extension",
     "unload_ipython_extension",
@@ -43,6 +45,8 @@ _LAZY = {
     "Supervisor": "supervisor",
     "get_supervisor": "supervisor",
     "Program": "program",
+    "dashboard": "widgets",
+    "ProgramCard": "widgets",
 }
 
 

@@ -90,6 +90,13 @@ class EventStore:
             for name, value in zip(COLUMNS, record.as_tuple(), strict=True):
                 self._columns[name].append(value)
 
+    def records(self, program: str | None = None) -> list[EventRecord]:
+        """All rows, or those of one program, as :class:`EventRecord` objects."""
+        with self._lock:
+            rows = list(zip(*self._columns.values(), strict=True))
+        index = COLUMNS.index("program")
+        return [EventRecord(*row) for row in rows if program is None or row[index] == program]
+
     def frame(self, program: str | None = None) -> pd.DataFrame:
         """All rows, or those of one program, as a new DataFrame."""
         with self._lock:

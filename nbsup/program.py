@@ -89,7 +89,11 @@ class Program(HasTraits):
         self.set_trait("name", options.name)
         self.set_trait("group", options.group_name)
         self._waiters: list[_Waiter] = []
+        self._record_listeners: list[Callable[[EventRecord], None]] = []
         self._isolated: dict[Callable[..., Any], Callable[..., Any]] = {}
+        # the machine's monotonic laststart/laststop last mirrored: converting the same
+        # instant to epoch seconds again gives a slightly different float each time
+        self._mirrored_times: tuple[float | None, float | None] = (None, None)
 
     def __repr__(self) -> str:
         return f"<Program {self.name} {self.state.value} {self.current_description()!r}>"
@@ -262,6 +266,34 @@ class Program(HasTraits):
             self._isolated[handler] = isolated
         return self._isolated[handler]
 
+    def add_record_listener(self, listener: Callable[[EventRecord], None]) -> None:
+        """Call ``listener(record)`` for each new transition record, on the supervisor's
+        thread (after the traits are updated). Failures are logged and isolated."""
+        self._record_listeners.append(listener)
+
+    def remove_record_listener(self, listener: Callable[[EventRecord], None]) -> None:
+        if listener in self._record_listeners:
+            self._record_listeners.remove(listener)
+
+    def records(self) -> list[EventRecord]:
+        """This program's transition records so far."""
+        return self._supervisor._store.records(program=self.name)
+
+    def deadline_in(self) -> float | None:
+        """Seconds until the program's next timed transition (None when nothing is due).
+
+        Call it on the supervisor's thread (in an observer) for an exact answer.
+        """
+        driver = self._supervisor._runner.driver
+        slot = driver.slots.get(self.name)
+        deadline = None if slot is None else slot.machine.next_deadline()
+        return None if deadline is None else deadline - driver.scheduler.now()
+
+    def elapsed_now(self) -> float:
+        """Seconds since the supervisor started, on its clock (the ``elapsed`` column)."""
+        driver = self._supervisor._runner.driver
+        return driver.scheduler.now() - driver.started_at
+
     # ------------------------------------------------------------------ internals
 
     def _request(
@@ -311,8 +343,14 @@ class Program(HasTraits):
         self.set_trait("tries", status.tries)
         self.set_trait("exitstatus", status.exitstatus)
         self.set_trait("spawnerr", status.spawnerr)
-        self.set_trait("laststart", None if status.laststart is None else wall(status.laststart))
-        self.set_trait("laststop", None if status.laststop is None else wall(status.laststop))
+        start, stop = self._mirrored_times
+        if status.laststart != start:
+            self.set_trait(
+                "laststart", None if status.laststart is None else wall(status.laststart)
+            )
+        if status.laststop != stop:
+            self.set_trait("laststop", None if status.laststop is None else wall(status.laststop))
+        self._mirrored_times = (status.laststart, status.laststop)
         self.set_trait(
             "description",
             description(
@@ -326,6 +364,11 @@ class Program(HasTraits):
             ),
         )
         self.set_trait("state", status.state)
+        for listener in list(self._record_listeners):
+            try:
+                listener(record)
+            except Exception:
+                log.exception("a record listener of program %r failed", self.name)
         if self._waiters:
             reached = [w for w in self._waiters if status.state in w.targets]
             for waiter in reached:

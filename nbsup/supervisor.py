@@ -98,6 +98,7 @@ class Supervisor(Configurable):
         ".nbsup", help="Folder for the supervisor's files (a session folder is made inside)."
     ).tag(config=True)
     tail_bytes = Int(64 * 1024, help="Bytes of each output stream kept in memory.").tag(config=True)
+    program_names = List(Unicode(), read_only=True, help="The programs' names, in order added.")
 
     def __init__(self, runner: Runner | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -150,6 +151,8 @@ class Supervisor(Configurable):
             else:
                 program.options = checked
             self._runner.call(self._runner.driver.add, checked)
+            if name not in self.program_names:
+                self.set_trait("program_names", [*self.program_names, name])
         return program
 
     def unique_name(self, stem: str = "program") -> str:
@@ -168,7 +171,11 @@ class Supervisor(Configurable):
         with self._lock:
             self[name]
             self._runner.call(self._runner.driver.remove, name)
-            del self._programs[name]
+            program = self._programs.pop(name)
+            self.set_trait("program_names", [n for n in self.program_names if n != name])
+            card = getattr(program, "_nbsup_card", None)
+            if card is not None:
+                card.close()
 
     def __getitem__(self, name: str) -> Program:
         try:

@@ -16,7 +16,8 @@ def test_all_names_resolve() -> None:
 def test_public_api_is_exactly() -> None:
     assert set(nbsup.__all__) == {
         "BackoffPolicy", "ExponentialBackoff", "Fault", "FaultCode", "LinearBackoff",
-        "NbsupError", "OptionError", "ProcessState", "Program", "Supervisor", "__version__",
+        "NbsupError", "OptionError", "ProcessState", "Program", "ProgramCard", "Supervisor",
+        "__version__", "dashboard",
         "get_supervisor", "load_ipython_extension", "unload_ipython_extension",
     }  # fmt: skip
 

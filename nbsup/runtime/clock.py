@@ -46,4 +46,37 @@ class LoopScheduler:
         return time.time() - (self.loop.time() - monotonic)
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
-        return self.loop.call_at(when, callback)
+        return _PreciseTimer(self.loop, when, callback)
+
+
+#: Waits longer than this are cut short and re-armed (see :class:`_PreciseTimer`).
+SHORT_WAIT = 0.05
+
+
+class _PreciseTimer:
+    """A loop timer that fires on time, even after a long wait.
+
+    Linux lets a poll/epoll wait of ``t`` seconds end up to ``t/1000`` late (timer slack,
+    at most 0.1 s): a plain 10 s ``call_at`` fires ~10 ms late. So a long wait wakes up 1%
+    early (well inside the slack) and re-arms for the rest, until the rest is short.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, when: float, callback: Callable[[], None]
+    ) -> None:
+        self.loop = loop
+        self.when = when
+        self.callback = callback
+        self.handle: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def _arm(self) -> None:
+        remaining = self.when - self.loop.time()
+        if remaining > SHORT_WAIT:
+            self.handle = self.loop.call_at(self.when - remaining / 100, self._arm)
+        else:
+            self.handle = self.loop.call_at(self.when, self.callback)
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -30,6 +31,7 @@ class OutputChannel:
         self._total = 0
         self._changed = threading.Condition()
         self._fd = -1
+        self._listeners: list[Callable[[], None]] = []
         self.error: str | None = None
         if path is not None:
             self._open()
@@ -66,6 +68,16 @@ class OutputChannel:
                     del tail[:excess]
             self._total += len(data)
             self._changed.notify_all()
+        for listener in self._listeners:
+            listener()
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each write (on the writing thread; keep it cheap)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def tail(self, nbytes: int | None = None) -> bytes:
         """The last ``nbytes`` of output (all of the in-memory tail by default)."""

@@ -34,11 +34,28 @@ def send(pgid, sig):
         return True
     except OSError:
         return False
+def running(pgid):
+    # a zombie still counts for killpg, and orphans' zombies wait for an init that may
+    # never reap them: look for a member that is not one
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return send(pgid, 0)
+    for entry in entries:
+        try:
+            with open("/proc/" + entry + "/stat") as file:
+                stat = file.read()
+        except (OSError, ValueError):
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
 alive = [pgid for pgid, sig in groups.items() if send(pgid, sig)]
 deadline = time.monotonic() + float(sys.argv[1])
 while alive and time.monotonic() < deadline:
     time.sleep(0.05)
-    alive = [pgid for pgid in alive if send(pgid, 0)]
+    alive = [pgid for pgid in alive if running(pgid)]
 for pgid in alive:
     send(pgid, signal.SIGKILL)
 """

@@ -1,0 +1,90 @@
+"""``Dashboard``: one live table of programs, with the same badges and per-row controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..supervisor import Supervisor
+from . import render
+from .card import Controls
+from .presenter import Presenter
+
+
+class DashboardRow(widgets.HBox):
+    """One program: a live HTML line and its controls."""
+
+    def __init__(self, supervisor: Supervisor, name: str) -> None:
+        self.program = supervisor[name]
+        self.presenter: Presenter | None = None
+        self.html = widgets.HTML()
+        self.controls = Controls(self.program, self._report)
+        super().__init__([self.html, self.controls])
+        self.presenter = supervisor._runner.call(
+            Presenter, self.program, render.row_html, self._write
+        )
+
+    def _write(self, value: str) -> None:
+        self.html.value = value
+
+    def _report(self, note: str) -> None:
+        if self.presenter is not None:
+            self.program._supervisor._runner.call(self.presenter.set_note, note)
+
+    def close(self) -> None:
+        presenter, self.presenter = self.presenter, None
+        if presenter is not None:
+            runner = self.program._supervisor._runner
+            if not getattr(runner, "_closed", False):
+                runner.call(presenter.close)
+        self.html.close()
+        self.controls.close()
+        super().close()
+
+
+class Dashboard(widgets.VBox):
+    """All programs of a supervisor (or the named ones), updating live.
+
+    Without ``names`` it follows the supervisor: rows appear and disappear with programs.
+    """
+
+    def __init__(self, supervisor: Supervisor, names: list[str] | None = None) -> None:
+        self.supervisor = supervisor
+        self.follow = names is None
+        self.rows: dict[str, DashboardRow] = {}
+        super().__init__([])
+        self._sync(names if names is not None else list(supervisor.program_names))
+        if self.follow:
+            supervisor.observe(self._on_names, "program_names")
+
+    def _on_names(self, change: Any) -> None:
+        self._sync(list(change.new))
+
+    def _sync(self, names: list[str]) -> None:
+        for name in [n for n in self.rows if n not in names]:
+            self.rows.pop(name).close()
+        for name in names:
+            if name not in self.rows and name in self.supervisor:
+                self.rows[name] = DashboardRow(self.supervisor, name)
+        self.children = [self.rows[n] for n in sorted(self.rows)]
+
+    def close(self) -> None:
+        if self.follow:
+            self.supervisor.unobserve(self._on_names, "program_names")
+        for row in self.rows.values():
+            row.close()
+        self.rows.clear()
+        super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        snapshots = [
+            self.supervisor._runner.call(row.presenter.snapshot)
+            for row in self.rows.values()
+            if row.presenter is not None
+        ]
+        names = sorted(self.rows)
+        bundle["text/plain"] = self.supervisor.status(*names) if names else "(no programs)"
+        bundle["text/html"] = render.table_html(snapshots)
+        return bundle

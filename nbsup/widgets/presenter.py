@@ -1,0 +1,140 @@
+"""The bridge between a program and its views, living on the supervisor's thread.
+
+A :class:`Presenter` listens to every transition record and every output write of one
+program, keeps a :class:`~nbsup.widgets.snapshot.CardModel`, and re-renders through a
+:class:`~nbsup.widgets.throttle.Throttle` (at most 10 times per second, the latest state
+always). While a deadline is pending it re-renders a few times per second so countdowns
+move; while RUNNING, once per second for the uptime. It is the only writer of its widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..core.record import EventRecord
+from ..core.states import ProcessState
+from ..program import Program
+from ..runtime.clock import TimerHandle
+from .snapshot import CardModel, CardSnapshot, Countdown
+from .throttle import Throttle
+
+#: Seconds between two renders of one view, at least.
+INTERVAL = 0.1
+#: Re-render period while a countdown runs, and while RUNNING (uptime).
+COUNTDOWN_TICK = 0.25
+UPTIME_TICK = 1.0
+
+S = ProcessState
+
+
+class Presenter:
+    """Renders one program into ``write(html)``; create and close it on the supervisor's
+    thread (``supervisor._runner.call``)."""
+
+    def __init__(
+        self,
+        program: Program,
+        render: Callable[[CardSnapshot], str],
+        write: Callable[[str], None],
+        interval: float = INTERVAL,
+    ) -> None:
+        self.program = program
+        self.render = render
+        self.write = write
+        self.scheduler = program._supervisor._runner.driver.scheduler
+        self.model = CardModel(program.records())
+        self.note = ""
+        self.throttle = Throttle(self.scheduler, interval, self._flush)
+        self._ticker: TimerHandle | None = None
+        self._channels = list(
+            program._supervisor._runner.driver.slots[program.name].channels.values()
+        )
+        program.add_record_listener(self._on_record)
+        for channel in self._channels:
+            channel.add_listener(self.throttle.poke)
+        self._flush()
+
+    # ------------------------------------------------------------------ events
+
+    def _on_record(self, record: EventRecord) -> None:
+        self.model.add(record)
+        self.throttle.poke()
+
+    def set_note(self, note: str) -> None:
+        self.note = note
+        self.throttle.poke()
+
+    # ------------------------------------------------------------------ rendering
+
+    def snapshot(self) -> CardSnapshot:
+        p = self.program
+        slot = p._supervisor._runner.driver.slots.get(p.name)
+        channels = slot.channels if slot is not None else {}
+        return CardSnapshot(
+            name=p.name,
+            state=p.state,
+            pid=p.pid,
+            description=p.current_description(),
+            tries=p.tries,
+            startretries=p.options.startretries,
+            countdown=self._countdown(),
+            last_exit=self.model.last_exit,
+            counts=dict(self.model.counts),
+            last_edge=self.model.last_edge,
+            timeline=list(self.model.timeline),
+            restarts=self.model.restarts,
+            failures=self.model.failures,
+            stdout=channels["stdout"].tail(4096) if "stdout" in channels else b"",
+            stderr=channels["stderr"].tail(4096) if "stderr" in channels else b"",
+            note=self.note,
+        )
+
+    def _countdown(self) -> Countdown | None:
+        p = self.program
+        remaining = p.deadline_in()
+        if remaining is None:
+            return None
+        remaining = max(0.0, remaining)
+        total = p.elapsed_now() + remaining - self.model.entered_elapsed
+        o = p.options
+        state = p.state
+        if state is S.STARTING:
+            spent = o.startsecs - remaining
+            label = f"starting: up {spent:.1f} s of startsecs={o.startsecs:g}"
+        elif state is S.BACKOFF:
+            label = (
+                f"attempt {p.tries} of {o.startretries + 1} failed; next start in {remaining:.1f} s"
+            )
+        elif state is S.STOPPING:
+            label = f"SIGKILL in {remaining:.1f} s (stopwaitsecs={o.stopwaitsecs:g})"
+        elif state is S.EXITED:
+            label = f"autorestart in {remaining:.1f} s (restartpause={o.restartpause:g})"
+        else:
+            return None
+        return Countdown(label, remaining, total)
+
+    def _flush(self) -> None:
+        snapshot = self.snapshot()
+        self.write(self.render(snapshot))
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        tick = None
+        if snapshot.countdown is not None:
+            tick = COUNTDOWN_TICK
+        elif snapshot.state is S.RUNNING:
+            tick = UPTIME_TICK
+        if tick is not None and not self.throttle.closed:
+            self._ticker = self.scheduler.call_at(self.scheduler.now() + tick, self.throttle.poke)
+
+    # ------------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        """Stop listening and cancel every timer (idempotent)."""
+        self.throttle.close()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        self.program.remove_record_listener(self._on_record)
+        for channel in self._channels:
+            channel.remove_listener(self.throttle.poke)
