@@ -216,4 +216,4 @@ class FakeLauncher:
             )
         else:
             status = ExitStatus(code=how)
-        process.on_exit(status)
+        process.on_exit(status, self.clock.now())

@@ -238,10 +238,13 @@ class Driver:
     def _channels_names(options: ProgramOptions) -> list[str]:
         return ["stdout"] if options.redirect_stderr else ["stdout", "stderr"]
 
-    def _feed(self, slot: Slot, event: Event) -> None:
+    def _feed(self, slot: Slot, event: Event, at: float | None = None) -> None:
+        """Handle ``event`` (at monotonic time ``at``, default now) and what follows."""
         pending: deque[Event] = deque([event])
         while pending:
-            effects = slot.machine.handle(pending.popleft(), self.scheduler.now())
+            now = self.scheduler.now() if at is None else at
+            at = None  # only the first event is dated in the past
+            effects = slot.machine.handle(pending.popleft(), now)
             for effect in effects:
                 follow = self._apply(slot, effect)
                 if follow is not None:
@@ -288,10 +291,10 @@ class Driver:
     def _spawn(self, slot: Slot) -> Event:
         process = None
 
-        def on_exit(status: ExitStatus) -> None:
+        def on_exit(status: ExitStatus, seen: float) -> None:
             if slot.process is process and process is not None:
                 slot.process = None
-                self._feed(slot, Exited(status))
+                self._feed(slot, Exited(status), at=seen)
 
         try:
             process = self.launcher.spawn(slot.options, self._output_sink(slot), on_exit)

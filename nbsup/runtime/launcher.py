@@ -25,7 +25,7 @@ from .commands import CommandError, resolve
 from .watchdog import Watchdog
 
 OutputCallback = Callable[[str, bytes], None]
-ExitCallback = Callable[[ExitStatus], None]
+ExitCallback = Callable[[ExitStatus, float], None]  # (status, monotonic time it was seen)
 READ_SIZE = 1 << 18
 DRAIN_READS = 64  # at exit, read at most this many chunks (a grandchild may keep writing)
 
@@ -52,7 +52,8 @@ class Launcher(Protocol):
     def spawn(
         self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
     ) -> ProcessHandle:
-        """Start the program; call ``on_exit`` once when it ends (raise SpawnError)."""
+        """Start the program; call ``on_exit(status, when)`` once when it ends, ``when``
+        being the monotonic time the exit was noticed (raise SpawnError)."""
         ...
 
     def signal(self, process: ProcessHandle, sig: int, group: bool) -> None:
@@ -197,11 +198,12 @@ class LocalLauncher:
     # ------------------------------------------------------------------ internals
 
     def _on_exit_ready(self, process: LocalProcess) -> None:
+        seen = self.loop.time()  # before the reap and the drain, which may wait for the GIL
         if process.status is not None:
             return
         status = self._collect(process)
         if status is not None:
-            process.on_exit(status)
+            process.on_exit(status, seen)
 
     def _collect(self, process: LocalProcess) -> ExitStatus | None:
         try:
