@@ -41,7 +41,7 @@ def last_lines(text: str, count: int) -> list[str]:
             for line in lines[-count:]]  # fmt: skip
 
 
-def strip(text: str) -> str:
+def plain(text: str) -> str:
     """Text without any escape sequence or control character (tabs and newlines kept)."""
     text = _OSC.sub("", text)
     text = _CSI.sub("", text)

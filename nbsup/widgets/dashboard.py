@@ -70,7 +70,8 @@ class Dashboard(widgets.VBox):
         self.children = [self.rows[n] for n in sorted(self.rows)]
 
     def close(self) -> None:
-        if self.follow:
+        if self.follow:  # close() may run twice (explicitly, then from __del__)
+            self.follow = False
             self.supervisor.unobserve(self._on_names, "program_names")
         for row in self.rows.values():
             row.close()

@@ -92,7 +92,7 @@ def card_text(snapshot: CardSnapshot) -> str:
     if s.countdown is not None:
         lines.append(f"  {s.countdown.label}")
     lines.append(f"  {exit_text(s.last_exit)}; restarts {s.restarts}, failures {s.failures}")
-    tail = ansi.last_lines(ansi.strip(ansi.decode(s.stdout)), 5)
+    tail = ansi.last_lines(ansi.plain(ansi.decode(s.stdout)), 5)
     lines += [f"  | {line}" for line in tail]
     return "\n".join(lines)
 
