@@ -93,9 +93,14 @@ class EventStore:
     def records(self, program: str | None = None) -> list[EventRecord]:
         """All rows, or those of one program, as :class:`EventRecord` objects."""
         with self._lock:
-            rows = list(zip(*self._columns.values(), strict=True))
-        index = COLUMNS.index("program")
-        return [EventRecord(*row) for row in rows if program is None or row[index] == program]
+            columns = list(self._columns.values())
+            names = self._columns["program"]
+            if program is None:
+                rows = list(zip(*columns, strict=True))
+            else:
+                picked = [i for i, name in enumerate(names) if name == program]
+                rows = [tuple(column[i] for column in columns) for i in picked]
+        return [EventRecord(*row) for row in rows]
 
     def frame(self, program: str | None = None) -> pd.DataFrame:
         """All rows, or those of one program, as a new DataFrame."""

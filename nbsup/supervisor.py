@@ -107,6 +107,8 @@ class Supervisor(Configurable):
         self._names = itertools.count(1)
         self._lock = threading.RLock()
         self.session_dir: Path | None = None
+        self._nbsup_dashboard: Any = None  # the one live dashboard (nbsup.widgets)
+        self._nbsup_views: set[Any] = set()  # live widget presenters, sharing one budget
         if runner is None:
             self.session_dir = _session_folder(Path(self.state_dir))
             runner = ThreadRunner(self._on_transition, self.session_dir, self.tail_bytes)

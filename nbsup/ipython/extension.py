@@ -12,6 +12,7 @@ def load(ipython: Any) -> None:
     """Register the magics and make the kernel's supervisor (configurable with %config)."""
     supervisor = get_supervisor()
     ipython.register_magics(SupervisorMagics(ipython, supervisor))
+    from .. import widgets  # noqa: F401  (imported now, so the first %%supervise cell is fast)
 
 
 def unload(ipython: Any) -> None:

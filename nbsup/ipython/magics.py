@@ -9,6 +9,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.display import display
 
 from ..core.errors import NbsupError
 from ..core.options import build_options, check_name
@@ -65,14 +66,35 @@ class SupervisorMagics(Magics):
         if request.name is None:
             print(f"nbsup: no name given, this program is called {name!r}")
         verb = "replaced" if replaced else "added"
-        print(f"{name}: {verb} ({program.state.value}); `%supervisorctl status {name}` for more")
+        print(f"{name}: {verb} ({program.state.value})")
+        from ..widgets import ProgramCard
+
+        display(ProgramCard(program))
 
     @line_magic
     def supervisorctl(self, line: str) -> None:
         """supervisorctl's commands: status, start, stop, restart, signal, tail [-f], clear,
         pid, remove, help. ``all`` names every program."""
-        ctl = Supervisorctl(self.supervisor)
+        sup = self.supervisor
+        words = line.split()
+        if not words or words[0].lower() == "status":
+            self._status(sup, words[1:])
+            return
+        ctl = Supervisorctl(sup)
         try:
             ctl.run(line, write=lambda text: print(text, file=sys.stdout, flush=True))
         except NbsupError as error:
             raise UsageError(f"%supervisorctl: {error}") from None
+
+    @staticmethod
+    def _status(sup: Supervisor, names: list[str]) -> None:
+        """``status``: a live dashboard (its text form is supervisorctl's status)."""
+        from ..widgets import Dashboard
+
+        for name in names:
+            if name not in sup:
+                print(f"{name}: ERROR (no such process)")
+        known = [name for name in names if name in sup]
+        if names and not known:
+            return
+        display(Dashboard(sup, known or None))

@@ -107,6 +107,8 @@ class Driver:
         self._shutdown_tiers: list[int] | None = None
         self._stopping: set[str] = set()
         self.on_shutdown_complete: Callable[[], None] | None = None
+        #: Called before each event is handled: lets waiting user requests go first.
+        self.serve_requests: Callable[[], None] = lambda: None
 
     # ------------------------------------------------------------------ programs
 
@@ -240,6 +242,7 @@ class Driver:
 
     def _feed(self, slot: Slot, event: Event, at: float | None = None) -> None:
         """Handle ``event`` (at monotonic time ``at``, default now) and what follows."""
+        self.serve_requests()
         pending: deque[Event] = deque([event])
         while pending:
             now = self.scheduler.now() if at is None else at

@@ -8,6 +8,7 @@ process or its timers runs on this thread; other threads hand work over with :me
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import threading
 from collections.abc import Callable
@@ -27,6 +28,11 @@ class LoopThread:
 
     def __init__(self, name: str = "nbsup-supervisor") -> None:
         self.loop = asyncio.new_event_loop()
+        self._requests: collections.deque[tuple[Callable[..., object], tuple[object, ...],
+                                                concurrent.futures.Future[object]]] = (
+            collections.deque()
+        )  # fmt: skip
+        self._serving = False
         self._ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
@@ -49,19 +55,33 @@ class LoopThread:
         return threading.current_thread() is self.thread
 
     def submit(self, function: Callable[..., T], *args: object) -> concurrent.futures.Future[T]:
-        """Run ``function(*args)`` on the loop thread; return a future of its result."""
+        """Run ``function(*args)`` on the loop thread; return a future of its result.
+
+        Requests jump the queue: besides being scheduled on the loop, they are served by
+        :meth:`serve_requests`, which the driver calls between two events, so a request
+        waits for at most one event's work even when the loop is saturated.
+        """
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                future.set_result(function(*args))
-            except BaseException as error:  # handed to the caller, who re-raises it
-                future.set_exception(error)
-
-        self.loop.call_soon_threadsafe(run)
+        self._requests.append((function, args, future))  # type: ignore[arg-type]
+        self.loop.call_soon_threadsafe(self.serve_requests)
         return future
+
+    def serve_requests(self) -> None:
+        """Run the pending requests (on the loop thread; re-entrant calls do nothing)."""
+        if self._serving:
+            return
+        self._serving = True
+        try:
+            while self._requests:
+                function, args, future = self._requests.popleft()
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    future.set_result(function(*args))
+                except BaseException as error:  # handed to the caller, who re-raises it
+                    future.set_exception(error)
+        finally:
+            self._serving = False
 
     def call(self, function: Callable[..., T], *args: object, timeout: float | None = None) -> T:
         """Run ``function(*args)`` on the loop thread and wait for its result.

@@ -82,6 +82,7 @@ class ThreadRunner:
             )
 
         self.driver = self.thread.call(build)
+        self.driver.serve_requests = self.thread.serve_requests
 
     def call(self, function: Callable[..., T], *args: object) -> T:
         if self._closed:

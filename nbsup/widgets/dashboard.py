@@ -54,6 +54,10 @@ class Dashboard(widgets.VBox):
         self.follow = names is None
         self.rows: dict[str, DashboardRow] = {}
         super().__init__([])
+        previous = getattr(supervisor, "_nbsup_dashboard", None)
+        if previous is not None:  # one live dashboard per supervisor: re-runs leak nothing
+            previous.close()
+        supervisor._nbsup_dashboard = self
         self._sync(names if names is not None else list(supervisor.program_names))
         if self.follow:
             supervisor.observe(self._on_names, "program_names")
@@ -76,6 +80,8 @@ class Dashboard(widgets.VBox):
         for row in self.rows.values():
             row.close()
         self.rows.clear()
+        if getattr(self.supervisor, "_nbsup_dashboard", None) is self:
+            self.supervisor._nbsup_dashboard = None
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:

@@ -20,6 +20,9 @@ from .throttle import Throttle
 
 #: Seconds between two renders of one view, at least.
 INTERVAL = 0.1
+#: Widget messages per second for all live views of a supervisor together: well under
+#: jupyter_server's 1000/s IOPub limit, leaving room for streams and the kernel's own.
+BUDGET = 300.0
 #: Re-render period while a countdown runs, and while RUNNING (uptime).
 COUNTDOWN_TICK = 0.25
 UPTIME_TICK = 1.0
@@ -44,7 +47,11 @@ class Presenter:
         self.scheduler = program._supervisor._runner.driver.scheduler
         self.model = CardModel(program.records())
         self.note = ""
-        self.throttle = Throttle(self.scheduler, interval, self._flush)
+        self.views: set[Presenter] = program._supervisor._nbsup_views
+        self.views.add(self)
+        self.throttle = Throttle(
+            self.scheduler, lambda: max(interval, len(self.views) / BUDGET), self._flush
+        )
         self._ticker: TimerHandle | None = None
         self._channels = list(
             program._supervisor._runner.driver.slots[program.name].channels.values()
@@ -132,6 +139,7 @@ class Presenter:
     def close(self) -> None:
         """Stop listening and cancel every timer (idempotent)."""
         self.throttle.close()
+        self.views.discard(self)
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None

@@ -22,14 +22,22 @@ class Throttle:
     scheduler
         The supervisor's scheduler (real or virtual time).
     interval
-        Minimum seconds between two flushes (0.1: at most 10 per second).
+        Minimum seconds between two flushes (0.1: at most 10 per second), or a function
+        returning it (so a shared budget can stretch it when many views are live).
     flush
         Renders and sends the current state.
     """
 
-    def __init__(self, scheduler: Scheduler, interval: float, flush: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        interval: float | Callable[[], float],
+        flush: Callable[[], None],
+    ) -> None:
         self.scheduler = scheduler
-        self.interval = interval
+        self.interval: Callable[[], float] = (
+            interval if callable(interval) else (lambda: float(interval))
+        )
         self.flush = flush
         self._last = float("-inf")
         self._pending: TimerHandle | None = None
@@ -40,7 +48,7 @@ class Throttle:
         """Something changed: flush soon (now, or when the interval allows)."""
         if self._pending is not None or self.closed:
             return
-        when = max(self.scheduler.now(), self._last + self.interval)
+        when = max(self.scheduler.now(), self._last + self.interval())
         self._pending = self.scheduler.call_at(when, self._fire)
 
     def _fire(self) -> None:

@@ -151,6 +151,8 @@ class KernelSession:
             kind, content = msg["msg_type"], msg["content"]
             if kind == "stream":
                 (out if content["name"] == "stdout" else err).append(content["text"])
+            elif kind == "display_data":  # a widget's text form (what a terminal would show)
+                out.append(content["data"].get("text/plain", "") + "\n")
             elif kind == "error":
                 errors.append({k: content.get(k) for k in ("ename", "evalue", "traceback")})
 
@@ -193,6 +195,8 @@ class KernelSession:
                 kind, content = msg["msg_type"], msg["content"]
                 if kind == "stream":
                     (out if content["name"] == "stdout" else err).append(content["text"])
+                elif kind == "display_data":
+                    out.append(content["data"].get("text/plain", "") + "\n")
                 elif kind == "error":
                     errors.append({k: content.get(k) for k in ("ename", "evalue", "traceback")})
                 elif kind == "status" and content["execution_state"] == "idle":

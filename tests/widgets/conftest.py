@@ -69,3 +69,12 @@ def updates_of(log: list[dict[str, Any]], comm_id: str, key: str = "value") -> l
         if m["comm"] == comm_id and m["data"].get("method") == "update"
         and key in m["data"].get("state", {})
     ]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def close_widgets() -> Iterator[None]:
+    """Close every widget a test made (no ``__del__`` noise at interpreter exit)."""
+    yield
+    import ipywidgets
+
+    ipywidgets.Widget.close_all()

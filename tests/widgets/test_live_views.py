@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import collections
 import math
 
@@ -11,7 +12,7 @@ from conftest import updates_of
 from nbsup.core.states import ProcessState as S
 from nbsup.testing import Life
 from nbsup.widgets import Dashboard, ProgramCard
-from nbsup.widgets.presenter import INTERVAL
+from nbsup.widgets.presenter import BUDGET, INTERVAL
 
 
 def per_second(times: list[float]) -> collections.Counter[int]:
@@ -55,6 +56,26 @@ def test_flood_of_transitions_is_coalesced_and_the_final_state_is_sent(sim, comm
     messages = updates_of(comm_log, cards["flap0"].html.comm.comm_id)
     # one comm message per coalesced update (plus the first render, before the observer)
     assert len(messages) == len(writes["flap0"]) + 1
+
+
+def test_many_views_share_one_message_budget(sim, comm_log):
+    sup, clock, launcher = sim
+    cards = []
+    for i in range(60):
+        name = f"flap{i}"
+        launcher.script(name, Life(runs=0.001, exit=0))
+        program = sup.add_program(name, command="true", startsecs=0, autorestart=True,
+                                  restartpause=0.05)  # fmt: skip
+        cards.append(ProgramCard(program))
+    times: list[float] = []
+    for card in cards:
+        card.html.observe(lambda c: times.append(clock.now()), "value")
+    clock.advance(4.0)
+    assert len(times) > 3 * BUDGET  # busy: the budget is what limits it
+    # jupyter_server averages its limit over 3 s windows: so does this check
+    times.sort()
+    busiest = max(bisect.bisect_left(times, t + 3.0) - i for i, t in enumerate(times))
+    assert busiest <= 3 * BUDGET * 1.05, busiest
 
 
 def test_countdown_moves_while_in_backoff(sim, comm_log):
