@@ -27,12 +27,19 @@ class Controls(widgets.HBox):
     def __init__(self, program: Program, report: Any) -> None:
         self.program = program
         self.report = report
-        start = widgets.Button(description="Start", icon="play", layout={"width": "auto"})
-        stop = widgets.Button(description="Stop", icon="stop", layout={"width": "auto"})
-        restart = widgets.Button(description="Restart", icon="refresh", layout={"width": "auto"})
+        # the buttons share one layout and one style: fewer widget models per card
+        layout = widgets.Layout(width="auto")
+        style = widgets.ButtonStyle()
+
+        def button(description: str, icon: str) -> widgets.Button:
+            return widgets.Button(description=description, icon=icon, layout=layout, style=style)
+
+        start = button("Start", "play")
+        stop = button("Stop", "stop")
+        restart = button("Restart", "refresh")
         self.signal_menu = widgets.Dropdown(options=SIGNALS, value="HUP", layout={"width": "90px"})
-        send = widgets.Button(description="Signal", icon="bolt", layout={"width": "auto"})
-        clear = widgets.Button(description="Clear log", icon="eraser", layout={"width": "auto"})
+        send = button("Signal", "bolt")
+        clear = button("Clear log", "eraser")
         start.on_click(lambda _: self._act("start", lambda: program.start()))
         stop.on_click(lambda _: self._act("stop", lambda: program.stop(wait=False)))
         restart.on_click(lambda _: self._in_background("restart", program.restart))
