@@ -90,6 +90,7 @@ class Program(HasTraits):
         self.set_trait("group", options.group_name)
         self._waiters: list[_Waiter] = []
         self._record_listeners: list[Callable[[EventRecord], None]] = []
+        self._nbsup_card: Any = None  # the one live card of this program (nbsup.widgets)
         self._isolated: dict[Callable[..., Any], Callable[..., Any]] = {}
         # the machine's monotonic laststart/laststop last mirrored: converting the same
         # instant to epoch seconds again gives a slightly different float each time

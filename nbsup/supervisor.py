@@ -175,9 +175,8 @@ class Supervisor(Configurable):
             self._runner.call(self._runner.driver.remove, name)
             program = self._programs.pop(name)
             self.set_trait("program_names", [n for n in self.program_names if n != name])
-            card = getattr(program, "_nbsup_card", None)
-            if card is not None:
-                card.close()
+            if program._nbsup_card is not None:
+                program._nbsup_card.close()
 
     def __getitem__(self, name: str) -> Program:
         try:

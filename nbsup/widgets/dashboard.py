@@ -8,8 +8,7 @@ import ipywidgets as widgets
 
 from ..supervisor import Supervisor
 from . import render
-from .card import Controls
-from .presenter import Presenter
+from .live import LiveProgram
 
 
 class DashboardRow(widgets.HBox):
@@ -17,29 +16,17 @@ class DashboardRow(widgets.HBox):
 
     def __init__(self, supervisor: Supervisor, name: str) -> None:
         self.program = supervisor[name]
-        self.presenter: Presenter | None = None
-        self.html = widgets.HTML()
-        self.controls = Controls(self.program, self._report)
+        self.live = LiveProgram(self.program, render.row_html)
+        self.html = self.live.html
+        self.controls = self.live.controls
         super().__init__([self.html, self.controls])
-        self.presenter = supervisor._runner.call(
-            Presenter, self.program, render.row_html, self._write
-        )
 
-    def _write(self, value: str) -> None:
-        self.html.value = value
-
-    def _report(self, note: str) -> None:
-        if self.presenter is not None:
-            self.program._supervisor._runner.call(self.presenter.set_note, note)
+    @property
+    def presenter(self) -> Any:
+        return self.live.presenter
 
     def close(self) -> None:
-        presenter, self.presenter = self.presenter, None
-        if presenter is not None:
-            runner = self.program._supervisor._runner
-            if not getattr(runner, "_closed", False):
-                runner.call(presenter.close)
-        self.html.close()
-        self.controls.close()
+        self.live.close()
         super().close()
 
 
@@ -86,11 +73,7 @@ class Dashboard(widgets.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
-        snapshots = [
-            self.supervisor._runner.call(row.presenter.snapshot)
-            for row in self.rows.values()
-            if row.presenter is not None
-        ]
+        snapshots = [s for row in self.rows.values() if (s := row.live.snapshot()) is not None]
         names = sorted(self.rows)
         bundle["text/plain"] = self.supervisor.status(*names) if names else "(no programs)"
         bundle["text/html"] = render.table_html(snapshots)

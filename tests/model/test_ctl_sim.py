@@ -8,20 +8,13 @@ import threading
 import pytest
 
 from nbsup.ctl import Supervisorctl
-from nbsup.runtime.driver import Driver
-from nbsup.runtime.runner import InlineRunner
 from nbsup.supervisor import Supervisor
 from nbsup.testing import FakeClock, FakeLauncher, Life
 
 
 @pytest.fixture
-def ctl() -> tuple[Supervisorctl, Supervisor, FakeClock, FakeLauncher]:
-    clock = FakeClock()
-    launcher = FakeLauncher(clock)
-    holder: dict[str, Supervisor] = {}
-    driver = Driver(clock, launcher, lambda *args: holder["sup"]._on_transition(*args))
-    sup = Supervisor(runner=InlineRunner(driver, clock.run_until))
-    holder["sup"] = sup
+def ctl(sim) -> tuple[Supervisorctl, Supervisor, FakeClock, FakeLauncher]:
+    sup, clock, launcher = sim
     return Supervisorctl(sup, follow_timeout=0.5), sup, clock, launcher
 
 

@@ -6,21 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nbsup import Fault, FaultCode, OptionError, ProcessState
-from nbsup.runtime.driver import Driver
-from nbsup.runtime.runner import InlineRunner
-from nbsup.supervisor import Supervisor
-from nbsup.testing import FakeClock, FakeLauncher, Life
-
-
-@pytest.fixture
-def sim() -> tuple[Supervisor, FakeClock, FakeLauncher]:
-    clock = FakeClock()
-    launcher = FakeLauncher(clock)
-    holder: dict[str, Supervisor] = {}
-    driver = Driver(clock, launcher, lambda *args: holder["sup"]._on_transition(*args))
-    sup = Supervisor(runner=InlineRunner(driver, clock.run_until))
-    holder["sup"] = sup
-    return sup, clock, launcher
+from nbsup.testing import Life
 
 
 def test_wait_for_fatal_follows_supervisord_schedule(sim):

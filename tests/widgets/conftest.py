@@ -10,11 +10,6 @@ from typing import Any
 import ipywidgets.widgets.widget as widget_module
 import pytest
 
-from nbsup.runtime.driver import Driver
-from nbsup.runtime.runner import InlineRunner
-from nbsup.supervisor import Supervisor
-from nbsup.testing import FakeClock, FakeLauncher
-
 
 class RecordingComm:
     """Stands in for a kernel comm: keeps every message a widget sends, with its time."""
@@ -49,17 +44,6 @@ def comm_log(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         widget_module.comm, "create_comm", lambda **kwargs: RecordingComm(log, **kwargs)
     )
     return log
-
-
-@pytest.fixture
-def sim() -> Iterator[tuple[Supervisor, FakeClock, FakeLauncher]]:
-    clock = FakeClock()
-    launcher = FakeLauncher(clock)
-    holder: dict[str, Supervisor] = {}
-    driver = Driver(clock, launcher, lambda *args: holder["sup"]._on_transition(*args))
-    sup = Supervisor(runner=InlineRunner(driver, clock.run_until))
-    holder["sup"] = sup
-    yield sup, clock, launcher
 
 
 def updates_of(log: list[dict[str, Any]], comm_id: str, key: str = "value") -> list[dict[str, Any]]:
