@@ -62,7 +62,8 @@ class SupervisorMagics(Magics):
             replaced = name in sup
             program = sup.add_program(name, **options)
         except NbsupError as error:
-            raise UsageError(f"%%supervise: {error}") from None
+            magic = "%supervise" if cell is None else "%%supervise"
+            raise UsageError(f"{magic}: {error}") from None
         if request.name is None:
             print(f"nbsup: no name given, this program is called {name!r}")
         verb = "replaced" if replaced else "added"
