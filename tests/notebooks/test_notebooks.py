@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbconvert import HTMLExporter
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 
@@ -21,6 +22,7 @@ def run_notebook(path: Path, workdir: Path) -> nbformat.NotebookNode:
         timeout=120,
         kernel_name="python3",
         resources={"metadata": {"path": str(workdir)}},
+        store_widget_state=False,  # as a notebook saved without widget state
     )
     client.execute()
     return notebook
@@ -53,6 +55,11 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         assert "stubborn: stopped" in text
         assert "terminated by SIGKILL" in text
         assert (tmp_path / ".nbsup").is_dir()
+        # a plain nbconvert to HTML, without widget state, shows the views' static HTML
+        page, _ = HTMLExporter().from_notebook_node(notebook)
+        assert page.count('class="nbsup-card"') >= 4
+        assert '<table class="nbsup-table">' in page
+        assert 'data-state="FATAL"' in page
 
 
 def test_there_is_a_quickstart_notebook() -> None:
