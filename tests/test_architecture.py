@@ -20,6 +20,8 @@ LAYERS = {
     "nbsup.testing": 1,
     "nbsup.eventlog": 1,
     "nbsup.describe": 1,
+    "nbsup.analysis": 1,
+    "nbsup.simulation": 2,
     "nbsup.program": 2,
     "nbsup.supervisor": 2,
     "nbsup.ctl": 3,
