@@ -24,7 +24,7 @@ test: lint
 	$(PY) -m pytest
 
 lab: venv
-	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/quickstart.ipynb
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/01-quickstart.ipynb
 
 clean:
 	rm -rf $(VENV) .nbsup .pytest_cache .mypy_cache .ruff_cache

@@ -48,8 +48,13 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         if output.get("output_type") == "error"
     ]
     assert not errors, errors
-    if path.name == "quickstart.ipynb":
-        text = text_of(notebook)
+    text = text_of(notebook)
+    if path.name == "01-quickstart.ipynb":
+        assert "resumed at epoch 15" in text and "resumed at epoch 30" in text
+        assert "done: w =" in text
+        assert "simulated crash at epoch 15" in text
+        assert "EXITED exit status 0" in text
+    if path.name == "02-supervisor-semantics.ipynb":
         assert "FATAL     Exited too quickly (process log may have details)" in text
         assert "tick 1" in text
         assert "stubborn: stopped" in text
@@ -62,5 +67,7 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         assert 'data-state="FATAL"' in page
 
 
-def test_there_is_a_quickstart_notebook() -> None:
-    assert any(p.name == "quickstart.ipynb" for p in NOTEBOOKS)
+def test_the_quickstart_notebook_is_the_one_make_lab_opens() -> None:
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "notebooks/01-quickstart.ipynb" in makefile
+    assert any(p.name == "01-quickstart.ipynb" for p in NOTEBOOKS)
