@@ -6,7 +6,8 @@ runtime writes them as JSON lines.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
+from operator import attrgetter
 
 from .events import Transition
 
@@ -52,8 +53,12 @@ class EventRecord:
         )
 
     def as_tuple(self) -> tuple[object, ...]:
-        return astuple(self)
+        # attrgetter, not dataclasses.astuple: astuple deep-copies every field (the values
+        # are immutable scalars) and was most of the cost of recording a transition
+        values: tuple[object, ...] = _VALUES(self)
+        return values
 
 
 #: The event log's columns, in order.
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(EventRecord))
+_VALUES = attrgetter(*COLUMNS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import collections
 import math
+import threading
 
 import pytest
 from conftest import updates_of
@@ -153,15 +154,14 @@ def test_real_card_is_written_only_by_the_supervisor_thread(comm_log, tmp_path):
         program = sup.add_program("x", command="sh -c 'echo hi; exit 1'", startsecs=0.2,
                                   startretries=1)  # fmt: skip
         card = ProgramCard(program)
+        shown = threading.Event()
+        card.html.observe(
+            lambda change: 'data-state="FATAL"' in change.new and shown.set(), "value"
+        )
         program.wait_for("FATAL", timeout=10)
         comm_id = card.html.comm.comm_id
         # the final state reaches the widget within 0.5 s
-        deadline = 0.5
-        import time
-
-        end = time.monotonic() + deadline
-        while 'data-state="FATAL"' not in card.html.value and time.monotonic() < end:
-            time.sleep(0.01)
+        assert shown.wait(0.5) or 'data-state="FATAL"' in card.html.value
         assert 'data-state="FATAL"' in card.html.value
         updates = updates_of(comm_log, comm_id)
         assert updates and {m["thread"] for m in updates} == {"nbsup-supervisor"}
