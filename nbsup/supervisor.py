@@ -45,6 +45,8 @@ DEFAULT_OPTIONS = (
     "killasgroup",
     "restartpause",
     "backoff",
+    "backoffbase",
+    "backofffactor",
     "backoffmax",
     "backoffjitter",
     "backoffreset",
@@ -82,6 +84,10 @@ class Supervisor(Configurable):
     killasgroup = Bool(True, help="Send SIGKILL to the whole process group.").tag(config=True)
     restartpause = Float(1.0, help="Seconds before an autorestart from EXITED.").tag(config=True)
     backoff = Unicode("linear", help="Backoff policy: linear (supervisord) or exponential.").tag(
+        config=True
+    )
+    backoffbase = Float(1.0, help="First exponential backoff, in seconds.").tag(config=True)
+    backofffactor = Float(2.0, help="Growth of each exponential backoff (2: doubling).").tag(
         config=True
     )
     backoffmax = Float(60.0, help="Longest exponential backoff, in seconds.").tag(config=True)

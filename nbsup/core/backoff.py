@@ -44,12 +44,14 @@ class LinearBackoff:
 
 @dataclass(frozen=True)
 class ExponentialBackoff:
-    """Wait ``base * 2**(tries-1)`` seconds, at most ``cap``, give or take ``jitter``.
+    """Wait ``base * factor**(tries-1)`` seconds, at most ``cap``, give or take ``jitter``.
 
     Parameters
     ----------
     base
         The first wait, in seconds.
+    factor
+        How much each wait grows (2: doubling; PM2 uses 1.5).
     cap
         The longest wait, in seconds.
     jitter
@@ -63,6 +65,7 @@ class ExponentialBackoff:
     """
 
     base: float = 1.0
+    factor: float = 2.0
     cap: float = 60.0
     jitter: float = 0.0
     reset_after: float = 0.0
@@ -73,7 +76,7 @@ class ExponentialBackoff:
         object.__setattr__(self, "_random", random.Random(self.seed))
 
     def delay(self, tries: int) -> float:
-        nominal = min(self.cap, self.base * 2.0 ** max(tries - 1, 0))
+        nominal = min(self.cap, self.base * self.factor ** max(tries - 1, 0))
         if self.jitter:
             nominal *= self._random.uniform(1.0 - self.jitter, 1.0 + self.jitter)
         return min(self.cap, nominal)

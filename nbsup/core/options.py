@@ -40,6 +40,13 @@ def _fraction(option: str, value: object) -> float:
     return number
 
 
+def _factor(option: str, value: object) -> float:
+    number = values.seconds(option, value)
+    if number < 1:
+        raise OptionError(option, value, "expected a growth factor >= 1 (2 doubles each wait)")
+    return number
+
+
 def _directory(option: str, value: object) -> str | None:
     return None if value is None else values.text(option, value)
 
@@ -68,6 +75,8 @@ CONVERTERS: Mapping[str, Callable[[str, object], Any]] = MappingProxyType(
         "killasgroup": values.boolean,
         "restartpause": values.seconds,
         "backoff": _backoff_kind,
+        "backoffbase": values.seconds,
+        "backofffactor": _factor,
         "backoffmax": values.seconds,
         "backoffjitter": _fraction,
         "backoffreset": values.seconds,
@@ -101,6 +110,8 @@ class ProgramOptions:
     killasgroup: bool = True
     restartpause: float = 1.0
     backoff: str | BackoffPolicy = "linear"
+    backoffbase: float = 1.0
+    backofffactor: float = 2.0
     backoffmax: float = 60.0
     backoffjitter: float = 0.0
     backoffreset: float = 0.0
@@ -198,6 +209,8 @@ def _policy(options: ProgramOptions) -> BackoffPolicy:
         return options.backoff
     if options.backoff == "exponential":
         return ExponentialBackoff(
+            base=options.backoffbase,
+            factor=options.backofffactor,
             cap=options.backoffmax,
             jitter=options.backoffjitter,
             reset_after=options.backoffreset,

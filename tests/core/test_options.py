@@ -492,3 +492,11 @@ def test_changed_with_group_set() -> None:
     assert o.startretries == 3
     with pytest.raises(OptionError):
         o.changed(startsecs="-1")
+
+
+def test_exponential_backoff_base_and_factor() -> None:
+    o = build(backoff="exponential", backoffbase="10", backofffactor="1.5", backoffmax="30")
+    assert [o.policy.delay(k) for k in (1, 2, 3, 4, 5)] == [10.0, 15.0, 22.5, 30.0, 30.0]
+    assert str(refused("backofffactor", "0.5")) == (
+        "backofffactor=0.5: expected a growth factor >= 1 (2 doubles each wait)"
+    )
