@@ -16,10 +16,10 @@ class DashboardRow(widgets.HBox):
 
     def __init__(self, supervisor: Supervisor, name: str) -> None:
         self.program = supervisor[name]
-        self.live = LiveProgram(self.program, render.row_html)
+        self.live = LiveProgram(self.program, render.row_html, compact=True)
         self.html = self.live.html
         self.controls = self.live.controls
-        super().__init__([self.html, self.controls])
+        super().__init__([self.html, self.controls], layout={"width": "100%"})
 
     @property
     def presenter(self) -> Any:

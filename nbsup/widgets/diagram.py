@@ -16,6 +16,8 @@ S = ProcessState
 Edge = tuple[ProcessState, ProcessState]
 
 WIDTH, HEIGHT = 560, 250
+#: The colour of the edge just taken (dark, so its arrowhead stands out from the node).
+LAST_EDGE = "#111827"
 NODE_W, NODE_H = 86, 26
 
 POSITIONS: dict[ProcessState, tuple[float, float]] = {
@@ -34,11 +36,11 @@ DRAWN_EDGES: dict[Edge, float] = {
     (S.STOPPED, S.STARTING): 0,
     (S.STARTING, S.RUNNING): 0,
     (S.RUNNING, S.EXITED): 0,
-    (S.EXITED, S.STARTING): -70,
-    (S.STARTING, S.BACKOFF): -14,
-    (S.BACKOFF, S.STARTING): -14,
+    (S.EXITED, S.STARTING): -95,
+    (S.STARTING, S.BACKOFF): -26,
+    (S.BACKOFF, S.STARTING): -26,
     (S.BACKOFF, S.FATAL): 0,
-    (S.FATAL, S.STARTING): 18,
+    (S.FATAL, S.STARTING): -22,
     (S.STARTING, S.STOPPING): 0,
     (S.RUNNING, S.STOPPING): 0,
     (S.STOPPING, S.STOPPED): 40,
@@ -113,7 +115,7 @@ def render(
         d, (mx, my) = _path(edge, bend)
         taken = counts.get(edge, 0)
         is_last = edge == last_edge
-        colour = STATE_COLOURS[edge[1]] if is_last else ("#6b7280" if taken else "#d1d5db")
+        colour = LAST_EDGE if is_last else ("#6b7280" if taken else "#d1d5db")
         width = 2.5 if is_last else 1.2
         name = f"{edge[0].value}-{edge[1].value}"
         parts.append(
@@ -123,8 +125,9 @@ def render(
         )
         if taken:
             parts.append(
-                f'<text class="nbsup-count" data-edge="{name}" x="{mx:.1f}" y="{my - 3:.1f}" '
-                f'font-size="10" text-anchor="middle" fill="#374151">{taken}</text>'
+                f'<text class="nbsup-count" data-edge="{name}" x="{mx:.1f}" y="{my + 3.5:.1f}" '
+                'font-size="10" font-weight="600" text-anchor="middle" fill="#111827" '
+                f'stroke="white" stroke-width="3" paint-order="stroke">{taken}</text>'
             )
     for state, (x, y) in POSITIONS.items():
         if state is S.UNKNOWN and not show_unknown:

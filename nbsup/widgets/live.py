@@ -18,22 +18,30 @@ SIGNALS = ["HUP", "INT", "TERM", "KILL", "USR1", "USR2", "QUIT", "CONT", "STOP"]
 
 
 class Controls(widgets.HBox):
-    """Start, Stop, Restart, a signal menu and Clear log for one program."""
+    """Start, Stop, Restart, a signal menu and Clear log for one program.
 
-    def __init__(self, program: Program, report: Any) -> None:
+    ``compact`` buttons show only their icon (the name is their tooltip), for table rows.
+    """
+
+    def __init__(self, program: Program, report: Any, compact: bool = False) -> None:
         self.program = program
         self.report = report
         # the buttons share one layout and one style: fewer widget models per card
-        layout = widgets.Layout(width="auto")
+        layout = widgets.Layout(width="36px" if compact else "auto", flex="0 0 auto")
         style = widgets.ButtonStyle()
 
         def button(description: str, icon: str) -> widgets.Button:
-            return widgets.Button(description=description, icon=icon, layout=layout, style=style)
+            return widgets.Button(
+                description="" if compact else description, tooltip=description, icon=icon,
+                layout=layout, style=style,
+            )  # fmt: skip
 
         start = button("Start", "play")
         stop = button("Stop", "stop")
         restart = button("Restart", "refresh")
-        self.signal_menu = widgets.Dropdown(options=SIGNALS, value="HUP", layout={"width": "90px"})
+        self.signal_menu = widgets.Dropdown(
+            options=SIGNALS, value="HUP", layout={"width": "80px", "flex": "0 0 auto"}
+        )
         send = button("Signal", "bolt")
         clear = button("Clear log", "eraser")
         start.on_click(lambda _: self._act("start", lambda: program.start()))
@@ -43,7 +51,9 @@ class Controls(widgets.HBox):
         clear.on_click(lambda _: self._act("clear", program.clear_log))
         self.buttons = {"start": start, "stop": stop, "restart": restart, "signal": send,
                         "clear": clear}  # fmt: skip
-        super().__init__([start, stop, restart, self.signal_menu, send, clear])
+        super().__init__(
+            [start, stop, restart, self.signal_menu, send, clear], layout={"flex": "0 0 auto"}
+        )
 
     def _act(self, what: str, action: Any) -> None:
         try:
@@ -71,11 +81,13 @@ class LiveProgram:
     supervisor's thread, which is the only one writing the HTML widget.
     """
 
-    def __init__(self, program: Program, render: Callable[[CardSnapshot], str]) -> None:
+    def __init__(
+        self, program: Program, render: Callable[[CardSnapshot], str], compact: bool = False
+    ) -> None:
         self.program = program
         self.presenter: Presenter | None = None
-        self.html = widgets.HTML()
-        self.controls = Controls(program, self.report)
+        self.html = widgets.HTML(layout={"flex": "1 1 auto", "min_width": "0"})
+        self.controls = Controls(program, self.report, compact)
         self.presenter = self._runner.call(Presenter, program, render, self.write)
 
     @property

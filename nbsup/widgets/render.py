@@ -10,7 +10,7 @@ from . import ansi, diagram
 from .snapshot import CardSnapshot, Countdown, LastExit
 from .style import CSS, STATE_COLOURS, badge
 
-OUTPUT_LINES = 12
+OUTPUT_LINES = 10
 
 
 def countdown_html(countdown: Countdown | None, state: ProcessState) -> str:
@@ -67,7 +67,8 @@ def output_html(data: bytes, channel: str) -> str:
 def card_html(snapshot: CardSnapshot) -> str:
     """The whole card (everything but the buttons) as one HTML string."""
     s = snapshot
-    pid = f"pid {s.pid}" if s.pid else "no process"
+    # RUNNING's description already says "pid N, uptime ..."
+    pid = "" if s.state is ProcessState.RUNNING else (f"pid {s.pid}" if s.pid else "no process")
     note = f'<div class="nbsup-note">{html.escape(s.note)}</div>' if s.note else ""
     return (
         f'{CSS}<div class="nbsup-card" data-program="{html.escape(s.name)}" '
@@ -108,9 +109,9 @@ def row_html(snapshot: CardSnapshot) -> str:
     return (
         f'{CSS}<div class="nbsup-row-line" data-program="{html.escape(s.name)}" '
         f'data-state="{s.state.value}" style="display:flex;gap:10px;align-items:baseline;'
-        f'font-size:12px;min-width:560px">'
-        f'<span style="width:160px;font-weight:600;overflow:hidden;text-overflow:ellipsis">'
-        f"{html.escape(s.name)}</span>"
+        f'font-size:12px;flex:1;min-width:0">'
+        f'<span style="width:160px;font-weight:600;overflow:hidden;text-overflow:ellipsis" '
+        f'title="{html.escape(s.name)}">{html.escape(s.name)}</span>'
         f'<span style="width:80px">{badge(s.state)}</span>'
         f'<span style="flex:1">{html.escape(s.description)}{extra}</span>'
         f'<span class="nbsup-counts" data-restarts="{s.restarts}" data-failures="{s.failures}">'

@@ -30,16 +30,16 @@ def badge(state: ProcessState) -> str:
 CSS = """
 <style>
 .nbsup-card{font-family:var(--jp-ui-font-family,sans-serif);font-size:12px;line-height:1.4;
-  border:1px solid #d1d5db;border-radius:6px;padding:8px 10px;max-width:760px}
+  border:1px solid #d1d5db;border-radius:6px;padding:8px 10px;max-width:980px}
 .nbsup-card .nbsup-head{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
 .nbsup-card .nbsup-name{font-weight:700;font-size:14px}
 .nbsup-card .nbsup-muted{color:#6b7280}
 .nbsup-card .nbsup-bar{height:6px;background:#e5e7eb;border-radius:3px;overflow:hidden;margin:4px 0}
 .nbsup-card .nbsup-bar>div{height:100%}
 .nbsup-card .nbsup-row{display:flex;gap:12px;align-items:flex-start;flex-wrap:wrap}
-.nbsup-card .nbsup-timeline{max-height:140px;overflow-y:auto;font-family:monospace;font-size:11px;
-  min-width:240px;flex:1}
-.nbsup-card pre.nbsup-tail{max-height:160px;overflow-y:auto;background:#f9fafb;margin:4px 0;
+.nbsup-card .nbsup-timeline{max-height:240px;overflow-y:auto;font-family:monospace;font-size:11px;
+  min-width:220px;flex:1}
+.nbsup-card pre.nbsup-tail{overflow-x:auto;background:#f9fafb;margin:4px 0;
   padding:4px 6px;font-size:11px;white-space:pre-wrap;word-break:break-all}
 .nbsup-card pre.nbsup-tail.nbsup-stderr{background:#fef2f2}
 </style>

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import KERNEL_PRELUDE, KernelSession, is_alive, wait_gone
+from kernel_support import KERNEL_PRELUDE, KernelSession, is_alive, wait_gone
 
 pytestmark = pytest.mark.kernel
 

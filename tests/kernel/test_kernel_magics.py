@@ -13,7 +13,7 @@ import signal
 
 import psutil
 import pytest
-from conftest import KernelSession, is_alive, wait_gone
+from kernel_support import KernelSession, is_alive, wait_gone
 
 pytestmark = pytest.mark.kernel
 

@@ -8,7 +8,7 @@ import math
 import threading
 
 import pytest
-from conftest import updates_of
+from recording_comm import updates_of
 
 from nbsup.core.states import ProcessState as S
 from nbsup.testing import Life
