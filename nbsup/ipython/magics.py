@@ -15,7 +15,7 @@ from ..core.errors import NbsupError
 from ..core.options import build_options, check_name
 from ..ctl import Supervisorctl
 from ..supervisor import Supervisor, get_supervisor
-from .cell import check_body, parse_line, write_script
+from .cell import CellProgram, check_body, parse_line, write_script
 
 
 @magics_class
@@ -66,6 +66,8 @@ class SupervisorMagics(Magics):
             raise UsageError(f"{magic}: {error}") from None
         if request.name is None:
             print(f"nbsup: no name given, this program is called {name!r}")
+        for warning in self._lint(sup, request):
+            print(f"nbsup: warning: {warning.message}", file=sys.stderr)
         verb = "replaced" if replaced else "added"
         print(f"{name}: {verb} ({program.state.value})")
         from ..widgets import ProgramCard
@@ -99,3 +101,15 @@ class SupervisorMagics(Magics):
         if names and not known:
             return
         display(Dashboard(sup, known or None))
+
+    @staticmethod
+    def _lint(sup: Supervisor, request: CellProgram) -> list[Any]:
+        """The classic traps in what the cell asks for (the program still starts)."""
+        from ..simulation import lint
+
+        options: dict[str, Any] = {**sup.option_defaults(), **request.options}
+        command = options.pop("command", None)
+        try:
+            return lint(command, request.body or None, interpreter=request.interpreter, **options)
+        except NbsupError:  # the options were checked already; never block on the linter
+            return []

@@ -88,3 +88,16 @@ def test_bad_input_is_one_line_and_changes_nothing(shell, capsys, line, message)
     assert "Traceback" not in captured.out + captured.err
     assert program.pid == pid and program.state.value == "RUNNING"
     assert len(supervisor()) == 1
+
+
+@pytest.mark.realprocess
+def test_classic_traps_are_warned_about_and_the_program_still_starts(shell, capsys):
+    run(shell, "%%supervise loop startsecs=0 autorestart=true\ntrue\n")
+    run(shell, "%%supervise bg\nsleep 100 &\n")
+    run(shell, "%%supervise fine\nsleep 100\n")
+    err = capsys.readouterr().err.splitlines()
+    warnings = [line for line in err if line.startswith("nbsup: warning: ")]
+    assert len(warnings) == 2, err
+    assert "restarts it every 1 s forever" in warnings[0]
+    assert "'&' at the end backgrounds the program" in warnings[1]
+    assert {"loop", "bg", "fine"} <= set(supervisor().program_names)
