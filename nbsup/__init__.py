@@ -28,6 +28,7 @@ __all__ = [
     "Fault",
     "FaultCode",
     "LinearBackoff",
+    "LintWarning",
     "NbsupError",
     "OptionError",
     "ProcessState",
@@ -36,8 +37,14 @@ __all__ = [
     "Supervisor",
     "__version__",
     "dashboard",
+    "explain",
+    "explore",
     "get_supervisor",
+    "lint",
     "load_ipython_extension",
+    "read_events",
+    "read_supervisord_log",
+    "simulate",
     "unload_ipython_extension",
 ]
 
@@ -46,6 +53,13 @@ _LAZY = {
     "get_supervisor": "supervisor",
     "Program": "program",
     "dashboard": "widgets",
+    "explore": "widgets",
+    "simulate": "simulation",
+    "explain": "simulation",
+    "lint": "simulation",
+    "LintWarning": "simulation",
+    "read_supervisord_log": "analysis",
+    "read_events": "analysis",
     "ProgramCard": "widgets",
 }
 

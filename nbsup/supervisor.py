@@ -22,6 +22,7 @@ import pandas as pd
 from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
+from .analysis import accessor as _accessor  # noqa: F401  (df.nbsup on sup.events)
 from .core.errors import Fault, FaultCode
 from .core.events import Transition
 from .core.options import CONVERTERS, ProgramOptions, build_options, check_name

@@ -16,8 +16,9 @@ def test_all_names_resolve() -> None:
 def test_public_api_is_exactly() -> None:
     assert set(nbsup.__all__) == {
         "BackoffPolicy", "ExponentialBackoff", "Fault", "FaultCode", "LinearBackoff",
-        "NbsupError", "OptionError", "ProcessState", "Program", "ProgramCard", "Supervisor",
-        "__version__", "dashboard",
+        "LintWarning", "NbsupError", "OptionError", "ProcessState", "Program", "ProgramCard",
+        "Supervisor", "__version__", "dashboard", "explain", "explore", "lint", "read_events",
+        "read_supervisord_log", "simulate",
         "get_supervisor", "load_ipython_extension", "unload_ipython_extension",
     }  # fmt: skip
 
