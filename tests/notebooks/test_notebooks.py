@@ -16,6 +16,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 def run_notebook(path: Path, workdir: Path) -> nbformat.NotebookNode:
     copy = workdir / path.name
     shutil.copy(path, copy)
+    shutil.copytree(path.parent / "data", workdir / "data")
     notebook = nbformat.read(copy, as_version=4)
     client = NotebookClient(
         notebook,
@@ -54,7 +55,14 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         assert "done: w =" in text
         assert "simulated crash at epoch 15" in text
         assert "EXITED exit status 0" in text
+    if path.name == "03-restart-log-analysis.ipynb":
+        assert "crashloop    FATAL" in text  # from the real supervisord.log
+        assert "Kubernetes" not in text
+    if path.name == "04-what-if.ipynb":
+        assert "Kubernetes CrashLoopBackOff" in text and "PM2" in text
     if path.name == "02-supervisor-semantics.ipynb":
+        assert "counts as a failed start whatever the exit code" in text
+        assert "oneshot-fatal" in text and "restart-loop" in text
         assert "FATAL     Exited too quickly (process log may have details)" in text
         assert "tick 1" in text
         assert "stubborn: stopped" in text
