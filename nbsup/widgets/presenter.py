@@ -13,8 +13,10 @@ from collections.abc import Callable
 
 from ..core.record import EventRecord
 from ..core.states import ProcessState
+from ..eventlog import frame_from_records
 from ..program import Program
 from ..runtime.clock import TimerHandle
+from ..simulation import explain
 from .snapshot import CardModel, CardSnapshot, Countdown
 from .throttle import Throttle
 
@@ -89,12 +91,18 @@ class Presenter:
             counts=dict(self.model.counts),
             last_edge=self.model.last_edge,
             timeline=list(self.model.timeline),
+            reasons=self.model.fill_reasons(self._explain),
             restarts=self.model.restarts,
             failures=self.model.failures,
             stdout=channels["stdout"].tail(4096) if "stdout" in channels else b"",
             stderr=channels["stderr"].tail(4096) if "stderr" in channels else b"",
             note=self.note,
         )
+
+    def _explain(self, records: list[EventRecord]) -> list[str]:
+        frame = frame_from_records(records)
+        options = {self.program.name: self.program.options}
+        return [str(r) for r in explain(frame, options_by_program=options)["reason"]]
 
     def _countdown(self) -> Countdown | None:
         p = self.program

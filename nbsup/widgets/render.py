@@ -44,7 +44,8 @@ def exit_text(last: LastExit | None) -> str:
 
 def timeline_html(snapshot: CardSnapshot) -> str:
     rows = []
-    for record in reversed(snapshot.timeline):
+    reasons = snapshot.reasons or [""] * len(snapshot.timeline)
+    for record, reason in zip(reversed(snapshot.timeline), reversed(reasons), strict=True):
         stamp = time.strftime("%H:%M:%S", time.localtime(record.time))
         millis = int((record.time % 1) * 1000)
         colour = STATE_COLOURS[ProcessState(record.to_state)]
@@ -52,7 +53,9 @@ def timeline_html(snapshot: CardSnapshot) -> str:
             f'<div class="nbsup-event" data-to="{record.to_state}">'
             f'<span class="nbsup-muted">{stamp}.{millis:03d}</span> '
             f'{record.from_state}→<b style="color:{colour}">{record.to_state}</b> '
-            f'<span class="nbsup-muted">{html.escape(record.message)}</span></div>'
+            f'<span class="nbsup-muted">{html.escape(record.message)}</span>'
+            + (f'<div class="nbsup-reason">{html.escape(reason)}</div>' if reason else "")
+            + "</div>"
         )
     return f'<div class="nbsup-timeline">{"".join(rows) or "no transitions yet"}</div>'
 

@@ -8,7 +8,7 @@ is coalesced away), so its counters (edges taken, restarts, failures) are always
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..core.record import EventRecord
@@ -16,6 +16,8 @@ from ..core.states import ProcessState
 
 Edge = tuple[ProcessState, ProcessState]
 TIMELINE_LENGTH = 50
+#: Earlier records given to the explainer with the ones to explain (it needs the context).
+CONTEXT = 12
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class CardSnapshot:
     timeline: list[EventRecord]
     restarts: int
     failures: int
+    reasons: list[str] = field(default_factory=list)
     stdout: bytes = b""
     stderr: bytes = b""
     note: str = ""
@@ -66,6 +69,8 @@ class CardModel:
     def __init__(self, records: Iterable[EventRecord] = ()) -> None:
         self.counts: Counter[Edge] = Counter()
         self.timeline: deque[EventRecord] = deque(maxlen=TIMELINE_LENGTH)
+        self.reasons: deque[str | None] = deque(maxlen=TIMELINE_LENGTH)
+        self._recent: deque[EventRecord] = deque(maxlen=TIMELINE_LENGTH + CONTEXT)
         self.last_edge: Edge | None = None
         self.last_exit: LastExit | None = None
         self.entered_elapsed = 0.0
@@ -79,6 +84,8 @@ class CardModel:
         self.counts[edge] += 1
         self.last_edge = edge
         self.timeline.append(record)
+        self.reasons.append(None)
+        self._recent.append(record)
         self.entered_elapsed = record.elapsed
         if edge[1] is ProcessState.STARTING:
             self.starts += 1
@@ -94,3 +101,18 @@ class CardModel:
     @property
     def restarts(self) -> int:
         return max(0, self.starts - 1)
+
+    def fill_reasons(self, explain: Callable[[list[EventRecord]], list[str]]) -> list[str]:
+        """The timeline's reasons, explaining only the records that have none yet.
+
+        ``explain(records)`` returns one reason per record; it gets up to ``CONTEXT``
+        earlier records too, since a reason depends on what came before.
+        """
+        missing = [i for i, reason in enumerate(self.reasons) if reason is None]
+        if missing:
+            offset = len(self._recent) - len(self.timeline)
+            start = max(0, offset + missing[0] - CONTEXT)
+            reasons = explain(list(self._recent)[start:])
+            for i in missing:
+                self.reasons[i] = reasons[offset + i - start]
+        return [reason or "" for reason in self.reasons]

@@ -39,6 +39,8 @@ CSS = """
 .nbsup-card .nbsup-row{display:flex;gap:12px;align-items:flex-start;flex-wrap:wrap}
 .nbsup-card .nbsup-timeline{max-height:240px;overflow-y:auto;font-family:monospace;font-size:11px;
   min-width:220px;flex:1}
+.nbsup-card .nbsup-reason{font-family:var(--jp-ui-font-family,sans-serif);font-style:italic;
+  color:#374151;margin:0 0 3px 12px}
 .nbsup-card pre.nbsup-tail{overflow-x:auto;background:#f9fafb;margin:4px 0;
   padding:4px 6px;font-size:11px;white-space:pre-wrap;word-break:break-all}
 .nbsup-card pre.nbsup-tail.nbsup-stderr{background:#fef2f2}

@@ -168,3 +168,14 @@ def test_real_card_is_written_only_by_the_supervisor_thread(comm_log, tmp_path):
         card.close()
     finally:
         sup.shutdown(10)
+
+
+def test_the_timeline_explains_each_transition(sim, comm_log):
+    sup, clock, launcher = sim
+    launcher.script("x", Life(runs=0.3, exit=1))
+    card = ProgramCard(sup.add_program("x", command="false", startretries=1))
+    clock.advance(5)
+    value = card.html.value
+    assert "gave up after 2 failed starts (startretries=1 allows 1 retry)" in value
+    assert "before startsecs=1: counts as a failed start whatever the exit code" in value
+    assert value.count('class="nbsup-reason"') == len(sup["x"].events)
