@@ -12,7 +12,19 @@ def load(ipython: Any) -> None:
     """Register the magics and make the kernel's supervisor (configurable with %config)."""
     supervisor = get_supervisor()
     ipython.register_magics(SupervisorMagics(ipython, supervisor))
-    from .. import widgets  # noqa: F401  (imported now, so the first %%supervise cell is fast)
+    _warm_up()
+
+
+def _warm_up() -> None:
+    """Import and exercise what the first ``%%supervise`` cell needs (widgets, pandas,
+    the explainer), so that cell returns in milliseconds rather than a tenth of a second."""
+    from ..core.record import EventRecord
+    from ..eventlog import frame_from_records
+    from ..simulation import explain
+    from ..widgets import render  # noqa: F401
+
+    record = EventRecord(0.0, 0.0, "x", "x", "STOPPED", "STARTING", 1, 0, None, None, None, "")
+    explain(frame_from_records([record]))
 
 
 def unload(ipython: Any) -> None:

@@ -8,8 +8,9 @@ are up to ~1 s late by design: its 1 s poll loop).
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
-import threading
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -82,23 +83,15 @@ def comparable(trace: list[dict]) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    """Both at once: supervisord's harness in a process of its own (its log parsing must not
+    compete with nbsup's supervisor thread for this process's GIL), nbsup here."""
     oracle_dir = tmp_path_factory.mktemp("supervisord")
     nbsup_dir = tmp_path_factory.mktemp("nbsup")
-    result: dict[str, object] = {}
-
-    def run_oracle() -> None:
-        try:
-            result["supervisord"] = oracle.run_supervisord(SCENARIOS, oracle_dir)
-        except BaseException as error:  # reported below
-            result["error"] = error
-
-    thread = threading.Thread(target=run_oracle)
-    thread.start()
-    nbsup_traces = run_nbsup(SCENARIOS, Path(nbsup_dir))
-    thread.join(120)
-    if "error" in result:
-        raise result["error"]  # type: ignore[misc]
-    return result["supervisord"], nbsup_traces  # type: ignore[return-value]
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        supervisord = pool.submit(oracle.run_supervisord, SCENARIOS, oracle_dir)
+        nbsup_traces = run_nbsup(SCENARIOS, Path(nbsup_dir))
+        return supervisord.result(timeout=120), nbsup_traces
 
 
 @pytest.mark.differential
