@@ -1,22 +1,6 @@
-"""Helpers for the browser tests: A real Jupyter server and a real browser for nbsup's end-to-end widget tests.
+"""Helpers for the browser tests: Jupyter servers, Chromium pages and nbsup's widgets in them.
 
-Recipe: /work/shared/design/jupyter-testing.md §4 and §5 (run on this kind of machine).
-
-* ``lab_server``: ONE JupyterLab server for the session (``python -m jupyterlab``), and
-  ``notebook_server``: one Notebook 7 server (``python -m notebook``, with the notebook app's
-  options only: LabApp-only options make it ignore all the others, §5.7). Each runs on a free
-  loopback port with temporary JUPYTER_* / IPYTHONDIR folders, the settings file that keeps
-  the news toast away, and a temporary root folder holding the notebooks the tests write.
-  Only the servers the collected tests need are started, side by side.
-* ``chromium_context``: headless Debian Chromium (``/usr/bin/chromium``, never a downloaded
-  one) with a fresh profile, driven by Playwright's sync API. ``browser.open(server, name)``
-  opens a page on a notebook and gives a :class:`NotebookPage`, with helpers to run cells by
-  command and to watch nbsup's widgets.
-
-Every process below a server (kernels, nbsup's programs, their helpers) is tracked by pid;
-when a server stops (``terminate``, ``wait``, ``kill``) every tracked process must be gone,
-and so must Chromium and Playwright's driver when the session ends.
-The only reason to skip is a missing ``/usr/bin/chromium``.
+The fixtures, and what they guarantee, are described in ``conftest.py``.
 """
 
 from __future__ import annotations
