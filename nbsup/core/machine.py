@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal as signals
 
+from . import wording
 from .errors import Fault, FaultCode
 from .events import (
     Effect,
@@ -37,16 +38,11 @@ from .events import (
 from .options import ProgramOptions
 from .states import RUNNING_STATES, SIGNALLABLE_STATES, ProcessState
 from .values import AutoRestart
+from .wording import TOO_QUICKLY
 
 S = ProcessState
-TOO_QUICKLY = "Exited too quickly (process log may have details)"
 #: Shortest interval between repeated SIGKILLs (when ``stopwaitsecs`` is shorter).
 MIN_KILL_REPEAT = 0.1
-
-
-def format_seconds(value: float) -> str:
-    """``1`` for 1.0, ``0.5`` for 0.5: how a seconds option is written in messages."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 class Machine:
@@ -163,7 +159,7 @@ class Machine:
         if self.state is S.BACKOFF:
             # BACKOFF -> STOPPED (T14): counter, delay and times are kept
             self.state = S.STOPPED
-            message = f"Attempted to kill {self.name}, which is in BACKOFF state."
+            message = wording.kill_in_backoff(self.name)
             return [self._transition(now, S.BACKOFF, pid=0, message=message, level="DEBG")]
         if self.state in (S.RUNNING, S.STARTING) and self.pid:
             return self._kill(now, self.options.stopsignal, self.options.stopasgroup)
@@ -172,7 +168,7 @@ class Machine:
     def _send_signal(self, number: int) -> list[Effect]:
         if self.state not in SIGNALLABLE_STATES or not self.pid:
             raise Fault(FaultCode.NOT_RUNNING, self.name)
-        message = f"sending {self.name} (pid {self.pid}) sig {signal_name(number)}"
+        message = wording.sending(self.name, self.pid, number)
         return [LogLine("DEBG", message), Kill(number, group=False, killing=False)]
 
     def _shutdown(self, now: float) -> list[Effect]:
@@ -203,7 +199,7 @@ class Machine:
         self.spawning = False
         self.pid = pid
         self.delay = now + self.options.startsecs
-        message = f"spawned: '{self.name}' with pid {pid}"
+        message = wording.spawned(self.name, pid)
         # the STARTING row is dated when the spawn began, as supervisord's event is
         assert self.laststart is not None
         effects: list[Effect] = [
@@ -262,9 +258,7 @@ class Machine:
         self.backoff = 0
         self.state = S.FATAL
         if message is None:
-            message = (
-                f"gave up: {self.name} entered FATAL state, too many start retries too quickly"
-            )
+            message = wording.gave_up(self.name)
         return [self._transition(now, S.BACKOFF, message=message, level="INFO" if message else "")]
 
     # ------------------------------------------------------------------ time
@@ -290,16 +284,13 @@ class Machine:
             if now >= self.laststart + options.startsecs:
                 # STARTING -> RUNNING (T6)
                 self._enter_running(now)
-                message = (
-                    f"success: {self.name} entered RUNNING state, process has stayed up for "
-                    f"> than {format_seconds(options.startsecs)} seconds (startsecs)"
-                )
+                message = wording.success(self.name, options.startsecs)
                 effects.append(self._transition(now, S.STARTING, pid=self.pid, message=message))
         elif state is S.BACKOFF and self.backoff > options.startretries:
             effects += self._give_up(now)
         elif state is S.STOPPING and self.killing and now >= self.delay:
             # STOPPING -> STOPPING (T12): escalate to SIGKILL, again every stopwaitsecs
-            effects.append(LogLine("WARN", f"killing '{self.name}' ({self.pid}) with SIGKILL"))
+            effects.append(LogLine("WARN", wording.sigkill(self.name, self.pid)))
             effects += self._kill(now, signals.SIGKILL, options.killasgroup)
         elif state is S.RUNNING and self.reset_at is not None and now >= self.reset_at:
             self.backoff = 0
@@ -326,8 +317,7 @@ class Machine:
     # ------------------------------------------------------------------ stopping
 
     def _kill(self, now: float, sig: int, group: bool) -> list[Effect]:
-        as_group = "process group " if group else ""
-        message = f"killing {self.name} (pid {self.pid}) {as_group}with signal {signal_name(sig)}"
+        message = wording.killing(self.name, self.pid, sig, group)
         self.killing = True
         wait = self.options.stopwaitsecs
         if sig == signals.SIGKILL:  # repeated while the process survives: never in a tight loop
@@ -355,16 +345,11 @@ class Machine:
 
     def _signal_failed(self, event: SignalFailed, now: float) -> list[Effect]:
         if event.esrch:
-            now_word = "" if event.killing else "now "
-            message = (
-                f"unable to signal {self.name} (pid {self.pid}), it probably just "
-                f"{now_word}exited on its own: {event.error}"
-            )
+            message = wording.unable_to_signal(self.name, self.pid, event.error, event.killing)
             return [LogLine("DEBG", message)]
         if self.state not in SIGNALLABLE_STATES:
             return []
-        what = "killing" if event.killing else "sending sig"
-        message = f"unknown problem {what} {self.name} ({self.pid}):{event.error}"
+        message = wording.unknown_problem(self.name, self.pid, event.error, event.killing)
         origin = self.state
         self.state = S.UNKNOWN
         if event.killing:
@@ -398,7 +383,7 @@ class Machine:
                     S.STOPPING,
                     pid=pid,
                     status=status,
-                    message=f"stopped: {self.name} ({how})",
+                    message=wording.stopped(self.name, how),
                     level="INFO" if expected else "WARN",
                 )
             ]
@@ -406,7 +391,7 @@ class Machine:
             # STARTING -> BACKOFF (T7): an early exit is a failure whatever its code
             self.exitstatus = None
             self.spawnerr = TOO_QUICKLY
-            message = f"exited: {self.name} ({how}; not expected)"
+            message = wording.exited(self.name, how, expected=False)
             return self._enter_backoff(now, message, "WARN", pid=pid, status=status)
         effects: list[Effect] = []
         if self.state is S.STARTING:
@@ -424,7 +409,6 @@ class Machine:
             self.spawnerr = f"Bad exit code {es}"
         origin = self.state
         self.state = S.EXITED
-        word = "expected" if expected else "not expected"
         effects.append(
             self._transition(
                 now,
@@ -432,7 +416,7 @@ class Machine:
                 pid=pid,
                 status=status,
                 expected=expected,
-                message=f"exited: {self.name} ({how}; {word})",
+                message=wording.exited(self.name, how, expected),
                 level="INFO" if expected else "WARN",
             )
         )

@@ -37,8 +37,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.machine import format_seconds
 from ..core.values import AutoRestart
+from ..core.wording import format_seconds
 from .explain import program_options
 
 __all__ = ["LintWarning", "lint"]

@@ -7,9 +7,9 @@ says why, from the program's options and what :class:`~.replay.Track` knows of i
 from __future__ import annotations
 
 from ..core.backoff import ExponentialBackoff, LinearBackoff
-from ..core.machine import format_seconds
 from ..core.options import ProgramOptions
 from ..core.values import AutoRestart
+from ..core.wording import format_seconds
 from .replay import Row, Track, expected_of
 
 __all__ = ["SAME_TIME", "explain_row"]
