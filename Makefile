@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint lab clean
+.PHONY: venv test lint lab bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "needs python3.11 on PATH"; exit 1; }
@@ -16,12 +16,15 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 lint: venv
-	$(PY) -m ruff check nbsup tests
-	$(PY) -m ruff format --check nbsup tests
+	$(PY) -m ruff check nbsup tests benchmarks
+	$(PY) -m ruff format --check nbsup tests benchmarks
 	$(PY) -m mypy
 
 test: lint
 	$(PY) -m pytest
+
+bench: venv
+	$(PY) -m benchmarks
 
 lab: venv
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/01-quickstart.ipynb

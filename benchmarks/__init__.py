@@ -1,0 +1,10 @@
+"""Performance benchmarks: nbsup against the real supervisord (``python -m benchmarks``).
+
+Each benchmark module exposes ``run() -> list[dict]``; every dict is one table row with
+the keys ``benchmark``, ``metric``, ``nbsup``, ``supervisord``, ``ratio``, ``target``,
+``limit`` (a physical limit, where relevant), ``unit`` and ``note``.
+"""
+
+from __future__ import annotations
+
+BENCHMARKS = ("exit_detection", "schedule_precision", "restart_rate", "analysis")

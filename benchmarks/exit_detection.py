@@ -1,0 +1,133 @@
+"""Exit detection latency: child's last clock reading before ``os._exit`` -> EXITED record.
+
+The child appends ``pid monotonic wall`` to a file just before ``os._exit(0)``.
+CLOCK_MONOTONIC is system-wide, so for nbsup the record's ``elapsed`` converted back to
+monotonic time is compared with the child's reading directly.  supervisord only has wall
+clock times: its supervisord.log line time (ms truncated, so up to -1 ms biased) and the
+recording event listener's receive time are compared with the child's ``time.time()``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbsup
+
+from .harness import nbsup_monotonic, percentile, row, run_supervisord, workdir
+
+NAME = "exit_detection"
+PROGRAMS = 8  # run in parallel to collect samples quickly
+DURATION = 9.0  # seconds per side; about 1.3 s per cycle -> ~50 exits
+
+CHILD = """\
+import os, sys, time
+time.sleep(0.2)
+line = "%d %.9f %.9f\\n" % (os.getpid(), time.monotonic(), time.time())
+with open(sys.argv[1], "a") as fh:
+    fh.write(line)
+os._exit(0)
+"""
+
+
+def _child_stamps(path: Path) -> dict[int, tuple[float, float]]:
+    stamps: dict[int, tuple[float, float]] = {}
+    if not path.exists():
+        return stamps
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            stamps[int(parts[0])] = (float(parts[1]), float(parts[2]))
+    return stamps
+
+
+def measure_nbsup() -> list[float]:
+    with workdir("exit-nbsup") as tmp:
+        script = tmp / "child.py"
+        script.write_text(CHILD)
+        stamps_file = tmp / "stamps.txt"
+        sup = nbsup.Supervisor(state_dir=str(tmp / "state"))
+        try:
+            progs = [
+                sup.add_program(
+                    f"exit{i}",
+                    command=f"{sys.executable} {script} {stamps_file}",
+                    startsecs=0,
+                    autorestart=True,
+                )
+                for i in range(PROGRAMS)
+            ]
+            time.sleep(DURATION)
+            frames = [p.events for p in progs]
+            latencies: list[float] = []
+            stamps = _child_stamps(stamps_file)
+            for df in frames:
+                exits = df[df["to_state"].isin(["EXITED", "BACKOFF"])]
+                for elapsed, pid in zip(exits["elapsed"], exits["pid"], strict=True):
+                    if pid is None or int(pid) not in stamps:
+                        continue
+                    mono = nbsup_monotonic(sup, float(elapsed))
+                    latencies.append(mono - stamps[int(pid)][0])
+            return latencies
+        finally:
+            sup.shutdown()
+
+
+def measure_supervisord() -> tuple[list[float], list[float]]:
+    """(log-line latencies, listener latencies)."""
+    with workdir("exit-supd") as tmp:
+        script = tmp / "child.py"
+        script.write_text(CHILD)
+        stamps_file = tmp / "stamps.txt"
+        programs = {
+            f"exit{i}": (
+                f"{sys.executable} {script} {stamps_file}",
+                {"startsecs": "0", "autorestart": "true"},
+            )
+            for i in range(PROGRAMS)
+        }
+        run = run_supervisord(programs, tmp, DURATION)
+        stamps = _child_stamps(stamps_file)
+        log_lat: list[float] = []
+        recv_lat: list[float] = []
+        for t in run.transitions:
+            if t.to_state not in ("EXITED", "BACKOFF") or t.pid not in stamps:
+                continue
+            wall = stamps[t.pid][1]
+            if t.time_source == "log":
+                log_lat.append(t.wall - wall)
+            if t.recv is not None:
+                recv_lat.append(t.recv - wall)
+        return log_lat, recv_lat
+
+
+def run() -> list[dict]:
+    nb = measure_nbsup()
+    sd_log, sd_recv = measure_supervisord()
+    ms = 1000.0
+    rows = []
+    for q in (50, 99):
+        rows.append(
+            row(
+                NAME,
+                f"p{q} latency (n={len(nb)}/{len(sd_log)})",
+                percentile(nb, q) * ms,
+                percentile(sd_log, q) * ms,
+                unit="ms",
+                target="p99 <= 5 ms" if q == 99 else "",
+                note="supervisord: log-line time (ms truncated)",
+            )
+        )
+    for q in (50, 99):
+        rows.append(
+            row(
+                NAME,
+                f"p{q} supervisord listener receipt (n={len(sd_recv)})",
+                None,
+                percentile(sd_recv, q) * ms,
+                unit="ms",
+                note="event listener receive time",
+            )
+        )
+    return rows
