@@ -20,6 +20,7 @@ from typing import Any
 
 import nbformat
 import psutil
+from process_waits import wait_exited
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "nbsup-browser-test"
@@ -60,12 +61,9 @@ def is_alive(proc: psutil.Process) -> bool:
 
 def wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
     """Wait until every process has ended; return those still alive."""
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = [p for p in procs if is_alive(p)]
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.05)
+    procs = [p for p in procs if is_alive(p)]  # also drops a pid reused by another process
+    running = set(wait_exited([p.pid for p in procs], timeout))
+    return [p for p in procs if p.pid in running]
 
 
 def describe(proc: psutil.Process) -> str:

@@ -45,14 +45,17 @@ def run_nbsup(scenarios: list[Scenario], workdir: Path) -> dict[str, list[dict]]
             zero[scenario.name] = (
                 float(events["elapsed"].iloc[0]) if len(events) else sup_elapsed(sup)
             )
-        threads = [
-            threading.Thread(
-                target=_act, args=(sup, scenario, at, action, arg, zero, errors), daemon=True
+        threads = [  # each action fires at its time after the program's first STARTING
+            threading.Timer(
+                max(0.0, zero[scenario.name] + at - sup_elapsed(sup)),
+                _act,
+                args=(sup, scenario, action, arg, errors),
             )
             for scenario in scenarios
             for at, action, arg in scenario.actions
         ]
         for thread in threads:
+            thread.daemon = True
             thread.start()
         end = max(zero[s.name] + s.duration for s in scenarios)
         time.sleep(max(0.0, end - sup_elapsed(sup)))
@@ -91,15 +94,10 @@ def sup_elapsed(sup: nbsup.Supervisor) -> float:
 def _act(
     sup: nbsup.Supervisor,
     scenario: Scenario,
-    at: float,
     action: str,
     arg: str | None,
-    zero: dict[str, float],
     errors: list[str],
 ) -> None:
-    delay = zero[scenario.name] + at - sup_elapsed(sup)
-    if delay > 0:
-        time.sleep(delay)
     program = sup[scenario.name]
     try:
         if action == "stop":
@@ -109,4 +107,4 @@ def _act(
         elif action == "signal":
             program.signal(arg or "TERM")
     except Fault as fault:
-        errors.append(f"{scenario.name}: {action} at {at}: {fault}")
+        errors.append(f"{scenario.name}: {action}: {fault}")

@@ -24,6 +24,7 @@ from typing import Any
 
 import psutil
 from jupyter_client import KernelManager
+from process_waits import wait_exited
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STARTUP_TIMEOUT = 60.0
@@ -326,13 +327,9 @@ def is_alive(proc: psutil.Process | int) -> bool:
 
 def wait_gone(procs: Iterable[psutil.Process], timeout: float) -> list[psutil.Process]:
     """Wait until every process has ended (zombies count as ended); return the live ones."""
-    procs = list(procs)
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = [p for p in procs if is_alive(p)]
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.01)
+    procs = [p for p in procs if is_alive(p)]  # also drops a pid reused by another process
+    running = set(wait_exited([p.pid for p in procs], timeout))
+    return [p for p in procs if p.pid in running]
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.01) -> float:

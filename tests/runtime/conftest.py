@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shlex
 import sys
 import threading
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from process_waits import wait_exited
 
 import nbsup
 from nbsup.core.record import COLUMNS
@@ -30,15 +30,7 @@ def child_command(*args: object) -> str:
 
 def wait_gone(pid: int, timeout: float) -> bool:
     """Block until process ``pid`` has exited (a zombie counts as gone), at most ``timeout``."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        ready, _, _ = select.select([fd], [], [], timeout)
-        return bool(ready)
-    finally:
-        os.close(fd)
+    return not wait_exited([pid], timeout)
 
 
 def proc_stat(pid: int) -> tuple[str, int] | None:
