@@ -2,8 +2,8 @@
 
 Names and meanings are supervisord's ``[program:x]`` options (semantics.md §3), with the
 nbsup differences documented in the README: fractions of seconds are allowed,
-``stopasgroup``/``killasgroup`` default to true, ``restartpause`` and the ``backoff*``
-options exist.
+``stopasgroup``/``killasgroup`` default to true, ``restartpause``, the ``backoff*`` and
+``std*_timestamps`` options exist.
 """
 
 from __future__ import annotations
@@ -83,6 +83,15 @@ CONVERTERS: Mapping[str, Callable[[str, object], Any]] = MappingProxyType(
         "directory": _directory,
         "environment": values.environment,
         "redirect_stderr": values.boolean,
+        "stdout_logfile": values.log_file,
+        "stdout_logfile_maxbytes": values.byte_size,
+        "stdout_logfile_backups": values.integer,
+        "stdout_timestamps": values.boolean,
+        "stderr_logfile": values.log_file,
+        "stderr_logfile_maxbytes": values.byte_size,
+        "stderr_logfile_backups": values.integer,
+        "stderr_timestamps": values.boolean,
+        "umask": values.umask,
         "priority": _priority,
         "group": _group,
     }
@@ -118,6 +127,15 @@ class ProgramOptions:
     directory: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     redirect_stderr: bool = False
+    stdout_logfile: str = "AUTO"
+    stdout_logfile_maxbytes: int = 50 * 1024 * 1024
+    stdout_logfile_backups: int = 10
+    stdout_timestamps: bool = False
+    stderr_logfile: str = "AUTO"
+    stderr_logfile_maxbytes: int = 50 * 1024 * 1024
+    stderr_logfile_backups: int = 10
+    stderr_timestamps: bool = False
+    umask: int | None = None
     priority: int = 999
     group: str = ""
     policy: BackoffPolicy = field(default=LinearBackoff(), compare=False, repr=False)

@@ -175,3 +175,54 @@ def text(option: str, value: object) -> str:
     if value is None or not str(value).strip():
         raise OptionError(option, value, "expected a non-empty text")
     return str(value)
+
+
+_BYTE_UNITS = {"KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+def byte_size(option: str, value: object) -> int:
+    """A size in bytes: ``1024``, ``50MB``, ``10KB``, ``1GB`` (``datatypes.byte_size``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = str(value).strip().upper()
+        multiplier = 1
+        for suffix, size in _BYTE_UNITS.items():
+            if text.endswith(suffix):
+                text, multiplier = text[: -len(suffix)].strip(), size
+                break
+        try:
+            number = int(float(text) * multiplier)
+        except ValueError:
+            number = -1
+    if number < 0:
+        raise OptionError(option, value, "expected a size in bytes like 1024, 10KB, 50MB or 1GB")
+    return number
+
+
+def log_file(option: str, value: object) -> str:
+    """``AUTO`` (a file in the session folder), ``NONE``/``OFF`` (discard) or a path."""
+    if value is None:
+        return "NONE"
+    text = str(value).strip()
+    if text.upper() in ("AUTO", "NONE", "OFF"):
+        return "NONE" if text.upper() == "OFF" else text.upper()
+    if not text:
+        raise OptionError(option, value, "expected AUTO, NONE or a file path")
+    return text
+
+
+def umask(option: str, value: object) -> int | None:
+    """An octal file mode mask like ``022`` (``datatypes.octal_type``); None keeps the kernel's."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        try:
+            number = int(str(value).strip(), 8)
+        except ValueError:
+            number = -1
+    if not 0 <= number <= 0o777:
+        raise OptionError(option, value, "expected an octal mask from 000 to 777, like 022")
+    return number

@@ -156,6 +156,7 @@ class LocalLauncher:
                 env=env,
                 start_new_session=True,
                 close_fds=True,
+                umask=-1 if options.umask is None else options.umask,
             )
         except OSError as error:
             raise SpawnError(_spawn_error_message(options.name, command.filename, error)) from None

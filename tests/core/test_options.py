@@ -500,3 +500,47 @@ def test_exponential_backoff_base_and_factor() -> None:
     assert str(refused("backofffactor", "0.5")) == (
         "backofffactor=0.5: expected a growth factor >= 1 (2 doubles each wait)"
     )
+
+
+# --------------------------------------------------------------------------- logs, umask
+
+
+def test_log_options_default_to_supervisords() -> None:
+    o = build()
+    assert (o.stdout_logfile, o.stderr_logfile) == ("AUTO", "AUTO")
+    assert o.stdout_logfile_maxbytes == o.stderr_logfile_maxbytes == 50 * 1024 * 1024
+    assert o.stdout_logfile_backups == o.stderr_logfile_backups == 10
+    assert o.stdout_timestamps is o.stderr_timestamps is False
+    assert o.umask is None
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("0", 0), ("1024", 1024), ("10KB", 10240), ("50MB", 52428800), ("1gb", 1 << 30)],
+)
+def test_byte_sizes(text: str, size: int) -> None:
+    assert build(stdout_logfile_maxbytes=text).stdout_logfile_maxbytes == size
+
+
+@pytest.mark.parametrize("text", ["-1", "ten", "5TB", ""])
+def test_bad_byte_sizes_are_refused(text: str) -> None:
+    error = refused("stderr_logfile_maxbytes", text)
+    assert "50MB" in str(error) and "stderr_logfile_maxbytes" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("auto", "AUTO"), ("None", "NONE"), ("OFF", "NONE"), ("/tmp/x.log", "/tmp/x.log")],
+)
+def test_log_file_spellings(text: str, kept: str) -> None:
+    assert build(stdout_logfile=text).stdout_logfile == kept
+
+
+@pytest.mark.parametrize(("text", "mask"), [("022", 0o22), ("0", 0), ("777", 0o777), (0o27, 0o27)])
+def test_umask_is_octal(text: object, mask: int) -> None:
+    assert build(umask=text).umask == mask
+
+
+@pytest.mark.parametrize("text", ["999", "abc", "1000"])
+def test_bad_umask_is_refused(text: str) -> None:
+    assert "octal" in str(refused("umask", text))
