@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint lab bench clean
+.PHONY: venv test test-fast lint lab bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "needs python3.11 on PATH"; exit 1; }
@@ -22,6 +22,9 @@ lint: venv
 
 test: lint
 	$(PY) -m pytest
+
+test-fast: lint
+	$(PY) -m pytest -m "not slow"
 
 bench: venv
 	$(PY) -m benchmarks

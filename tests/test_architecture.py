@@ -21,10 +21,12 @@ LAYERS = {
     "nbsup.eventlog": 1,
     "nbsup.describe": 1,
     "nbsup.analysis": 1,
+    "nbsup.config": 1,
     "nbsup.simulation": 2,
     "nbsup.program": 2,
     "nbsup.supervisor": 2,
     "nbsup.ctl": 3,
+    "nbsup.rpc": 3,
     "nbsup.ipython": 4,
     "nbsup.widgets": 4,
 }
