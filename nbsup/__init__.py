@@ -40,10 +40,12 @@ __all__ = [
     "explain",
     "explore",
     "get_supervisor",
+    "history",
     "lint",
     "load_ipython_extension",
     "read_events",
     "read_supervisord_log",
+    "sessions",
     "simulate",
     "unload_ipython_extension",
 ]
@@ -60,6 +62,8 @@ _LAZY = {
     "LintWarning": "simulation",
     "read_supervisord_log": "analysis",
     "read_events": "analysis",
+    "history": "analysis",
+    "sessions": "analysis",
     "ProgramCard": "widgets",
 }
 

@@ -18,7 +18,7 @@ def test_public_api_is_exactly() -> None:
         "BackoffPolicy", "ExponentialBackoff", "Fault", "FaultCode", "LinearBackoff",
         "LintWarning", "NbsupError", "OptionError", "ProcessState", "Program", "ProgramCard",
         "Supervisor", "__version__", "dashboard", "explain", "explore", "lint", "read_events",
-        "read_supervisord_log", "simulate",
+        "read_supervisord_log", "simulate", "history", "sessions",
         "get_supervisor", "load_ipython_extension", "unload_ipython_extension",
     }  # fmt: skip
 

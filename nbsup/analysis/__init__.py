@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import accessor as _accessor  # noqa: F401  (registers the df.nbsup accessor)
 from .eventfile import read_events
+from .history import history, sessions
 from .logreader import read_supervisord_log
 
-__all__ = ["read_events", "read_supervisord_log"]
+__all__ = ["history", "read_events", "read_supervisord_log", "sessions"]
