@@ -32,8 +32,17 @@ class OptionError(NbsupError, ValueError):
         if unknown:
             text = f"unknown option {option!r}: {allowed}"
         else:
-            text = f"{option}={value!s}: {allowed}"
+            text = f"{_shown(option)}={_shown(value)}: {allowed}"
         super().__init__(text)
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """A value as the user typed it, on one line: quoted if it holds control characters,
+    shortened if it is long."""
+    text = str(value)
+    if not text.isprintable():
+        text = repr(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class FaultCode(IntEnum):

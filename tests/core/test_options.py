@@ -544,3 +544,11 @@ def test_umask_is_octal(text: object, mask: int) -> None:
 @pytest.mark.parametrize("text", ["999", "abc", "1000"])
 def test_bad_umask_is_refused(text: str) -> None:
     assert "octal" in str(refused("umask", text))
+
+
+def test_error_shows_control_characters_quoted_and_long_values_shortened() -> None:
+    assert (
+        str(refused("startsecs", "1\n2")) == "startsecs='1\\n2': expected a number of seconds >= 0"
+    )
+    message = str(refused("startsecs", "9" * 50 + "x" * 100))
+    assert len(message.split(":")[0]) == len("startsecs=") + 80 and "…" in message
