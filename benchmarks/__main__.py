@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import math
 import os
@@ -72,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "names", nargs="*", metavar="name", help=f"any of {', '.join(BENCHMARKS)} (default: all)"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes (seconds per benchmark) where a benchmark has a quick mode; a smoke "
+        "test, not a measurement",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the JSON here instead of benchmarks/results/<timestamp>[-quick].json",
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
@@ -82,8 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         module = importlib.import_module(f"benchmarks.{name}")
+        kwargs: dict[str, Any] = {}
+        if args.quick:
+            if "quick" in inspect.signature(module.run).parameters:
+                kwargs["quick"] = True
+            else:
+                print(f"  {name} has no quick mode: full run", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        rows.extend(module.run())
+        rows.extend(module.run(**kwargs))
         timings[name] = time.perf_counter() - t0
         print(f"  {name}: {timings[name]:.1f} s", file=sys.stderr, flush=True)
     info = machine()
@@ -91,10 +110,17 @@ def main(argv: list[str] | None = None) -> int:
         f"\nnproc {info['nproc']}, kernel {info['kernel']}, Python {info['python']}\n",
     )
     print(table(rows))
-    RESULTS_DIR.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    out = RESULTS_DIR / f"{stamp}.json"
-    payload = {"timestamp": stamp, "machine": info, "seconds": timings, "results": rows}
+    suffix = "-quick" if args.quick else ""
+    out = args.output if args.output is not None else RESULTS_DIR / f"{stamp}{suffix}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "timestamp": stamp,
+        "machine": info,
+        "quick": args.quick,
+        "seconds": timings,
+        "results": rows,
+    }
     out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     print(f"\nresults written to {out}")
     return 0

@@ -1,0 +1,176 @@
+"""Scale: 1,000 programs started to RUNNING, then all stopped; wall time and memory.
+
+Programs run ``sleep 1000`` with ``startsecs=1`` and ``autostart=false``.
+
+* supervisord: ``startAllProcesses(wait=True)`` and ``stopAllProcesses(wait=True)``
+  over XML-RPC, timed around the call (it spawns every process at once, then answers
+  when all are RUNNING / stopped).
+* nbsup (in a process of its own, ``benchmarks/nbsup_host.py``): ``start(wait=False)``
+  on every program, then ``wait_for("RUNNING")`` on each; the same for ``stop``.
+
+Each child costs a supervisor about 6 file descriptors (3 pipes, log files, nbsup's
+pidfd), so the benchmark raises its soft ``RLIMIT_NOFILE`` (inherited by both supervisors)
+and sets supervisord's ``minfds`` to ``8 * programs + 256``.
+
+Memory per program is (RSS with every program RUNNING - RSS of the same supervisor with
+no programs) / programs: for supervisord the empty RSS comes from a second, empty
+daemon; for nbsup from the host before its first ``add_program``.
+
+Physical limits: ``startsecs`` + spawning the same commands with ``os.posix_spawn`` (no
+pipes) for the start; SIGTERM to each and ``waitpid`` for the stop.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+
+from .harness import median, row, workdir
+from .procs import (
+    NbsupHost,
+    lean_supervisord,
+    raise_fd_limit,
+    rss_bytes,
+    wait_supervisord_states,
+)
+
+NAME = "scale"
+PROGRAMS = 1000
+QUICK_PROGRAMS = 50
+STARTSECS = 1
+COMMAND = "sleep 1000"
+STOPPED = ["STOPPED", "EXITED", "FATAL"]
+
+
+def raw_seconds(n: int) -> tuple[float, float]:
+    """(spawn ``n`` sleeps, then SIGTERM + waitpid them all): seconds of each phase."""
+    path = shutil.which("sleep") or "/bin/sleep"
+    env = dict(os.environ)
+    t0 = time.monotonic()
+    pids = [os.posix_spawn(path, [path, "1000"], env) for _ in range(n)]
+    t1 = time.monotonic()
+    for pid in pids:
+        os.kill(pid, signal.SIGTERM)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    return t1 - t0, time.monotonic() - t1
+
+
+def measure_supervisord(n: int) -> dict[str, float]:
+    settings = {"minfds": str(8 * n + 256)}
+    with workdir("scale-empty") as tmp, lean_supervisord({}, tmp, settings) as (proc, _rpc):
+        time.sleep(0.5)
+        rss_empty = rss_bytes(proc.pid)
+    progs = {
+        f"s{i}": (COMMAND, {"startsecs": str(STARTSECS), "autostart": "false"}) for i in range(n)
+    }
+    with workdir("scale-supd") as tmp:
+        t0 = time.monotonic()
+        with lean_supervisord(progs, tmp, settings, startup_timeout=120) as (proc, rpc):
+            load = time.monotonic() - t0
+            rss_loaded = rss_bytes(proc.pid)
+            t0 = time.monotonic()
+            results = rpc.call("startAllProcesses", True)
+            start = time.monotonic() - t0
+            failed = [r for r in results if r["status"] != 80]  # 80: SUCCESS
+            if failed or len(results) != n:
+                raise RuntimeError(f"supervisord: {len(failed)} starts failed: {failed[:3]}")
+            wait_supervisord_states(rpc, {"RUNNING"}, timeout=5)
+            rss_running = rss_bytes(proc.pid)
+            t0 = time.monotonic()
+            rpc.call("stopAllProcesses", True)
+            stop = time.monotonic() - t0
+            wait_supervisord_states(rpc, set(STOPPED), timeout=5)
+    return {
+        "load": load,
+        "start": start,
+        "stop": stop,
+        "rss_empty": rss_empty,
+        "rss_loaded": rss_loaded,
+        "rss_running": rss_running,
+    }
+
+
+def measure_nbsup(n: int) -> dict[str, float]:
+    with workdir("scale-nbsup") as tmp, NbsupHost(tmp) as host:
+        rss_empty = rss_bytes(host.pid)
+        options = {"startsecs": STARTSECS, "autostart": False}
+        load = host.call("add", n=n, prefix="s", command=COMMAND, options=options)["seconds"]
+        rss_loaded = rss_bytes(host.pid)
+        reply = host.call("start", until=["RUNNING", "FATAL", "BACKOFF"], timeout=300)
+        if reply["states"].get("RUNNING") != n:
+            raise RuntimeError(f"nbsup: not all RUNNING: {reply['states']}")
+        start = reply["seconds"]
+        rss_running = rss_bytes(host.pid)
+        stop = host.call("stop", until=STOPPED, timeout=300)["seconds"]
+    return {
+        "load": load,
+        "start": start,
+        "stop": stop,
+        "rss_empty": rss_empty,
+        "rss_loaded": rss_loaded,
+        "rss_running": rss_running,
+    }
+
+
+def run(quick: bool = False) -> list[dict]:
+    n = QUICK_PROGRAMS if quick else PROGRAMS
+    soft = raise_fd_limit(8 * n + 256)
+    raws = [raw_seconds(n) for _ in range(3)]
+    raw_start = median([r[0] for r in raws])
+    raw_stop = median([r[1] for r in raws])
+    nb = measure_nbsup(n)
+    sd = measure_supervisord(n)
+    fds = f"RLIMIT_NOFILE soft {soft}, supervisord minfds={8 * n + 256}"
+    kib = 1024.0
+
+    def per_program(m: dict[str, float], key: str) -> float:
+        return (m[key] - m["rss_empty"]) / n / kib
+
+    return [
+        row(
+            NAME,
+            f"start {n:,} programs to RUNNING (startsecs={STARTSECS})",
+            nb["start"],
+            sd["start"],
+            unit="s",
+            target="<= supervisord",
+            limit=STARTSECS + raw_start,
+            note=f"limit: startsecs + {n} posix_spawns ({raw_start:.3f} s); {fds}",
+        ),
+        row(
+            NAME,
+            f"stop {n:,} programs (SIGTERM)",
+            nb["stop"],
+            sd["stop"],
+            unit="s",
+            target="<= supervisord",
+            limit=raw_stop,
+            note=f"limit: kill + waitpid of {n} sleeps; {fds}",
+        ),
+        row(
+            NAME,
+            f"memory per RUNNING program ({n:,})",
+            per_program(nb, "rss_running"),
+            per_program(sd, "rss_running"),
+            unit="KiB",
+            note=(
+                "(RSS all RUNNING - RSS with no programs) / programs; of which configured, "
+                f"not started: nbsup {per_program(nb, 'rss_loaded'):.1f} KiB, "
+                f"supervisord {per_program(sd, 'rss_loaded'):.1f} KiB"
+            ),
+        ),
+        row(
+            NAME,
+            f"load {n:,} program definitions",
+            nb["load"],
+            sd["load"],
+            unit="s",
+            note=(
+                "nbsup: add_program x n (autostart=false); supervisord: launch until its "
+                "XML-RPC answers (includes interpreter start and config parsing)"
+            ),
+        ),
+    ]
