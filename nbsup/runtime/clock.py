@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from .gil import PROMPTER
+
 
 class TimerHandle(Protocol):
     def cancel(self) -> None: ...
@@ -68,6 +70,7 @@ class _PreciseTimer:
         self.when = when
         self.callback = callback
         self.handle: asyncio.TimerHandle | None = None
+        self._holding = False
         self._arm()
 
     def _arm(self) -> None:
@@ -75,8 +78,24 @@ class _PreciseTimer:
         if remaining > SHORT_WAIT:
             self.handle = self.loop.call_at(self.when - remaining / 100, self._arm)
         else:
-            self.handle = self.loop.call_at(self.when, self.callback)
+            # due soon: wake up and take the GIL without waiting out a busy cell's interval
+            if not self._holding:
+                PROMPTER.hold()
+                self._holding = True
+            self.handle = self.loop.call_at(self.when, self._fire)
+
+    def _fire(self) -> None:
+        try:
+            self.callback()
+        finally:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        if self._holding:
+            self._holding = False
+            PROMPTER.release()
 
     def cancel(self) -> None:
         if self.handle is not None:
             self.handle.cancel()
+        self._let_go()

@@ -9,19 +9,18 @@ polling, no reap race) and readers on its pipes deliver output as it comes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import os
 import signal
 import subprocess
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..core.events import ExitStatus
 from ..core.options import ProgramOptions
 from .commands import CommandError, resolve
+from .gil import PROMPTER
 from .watchdog import Watchdog
 
 OutputCallback = Callable[[str, bytes], None]
@@ -131,7 +130,7 @@ class LocalLauncher:
     def spawn(
         self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
     ) -> LocalProcess:
-        with _prompt_gil():
+        with PROMPTER.held():  # a spawn is ~20 GIL hand-overs (runtime/gil.py)
             return self._spawn(options, on_output, on_exit)
 
     def _spawn(
@@ -258,29 +257,6 @@ class LocalLauncher:
         self.loop.remove_reader(fd)
         stream = process.streams.pop(fd)
         stream.close()  # type: ignore[attr-defined]
-
-
-#: The switch interval while spawning (see :func:`_prompt_gil`).
-SPAWN_SWITCH_INTERVAL = 0.0005
-
-
-@contextlib.contextmanager
-def _prompt_gil() -> Iterator[None]:
-    """Take the GIL back sooner while spawning.
-
-    A spawn releases the GIL at each of its ~20 system calls (``Popen``'s pipes, fork,
-    closes; the watchdog's write). When another thread is busy in Python (a long-running
-    cell), this thread then waits a whole switch interval (5 ms) each time to get it back:
-    a spawn took 35-75 ms instead of 1 ms, so every (re)start was that late. Asking for the
-    GIL after 0.5 ms brings it to ~10 ms; the interval is restored as soon as the child is
-    started.
-    """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, SPAWN_SWITCH_INTERVAL))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
 
 
 def _group_alive(pgid: int) -> bool:

@@ -1,0 +1,50 @@
+"""The switch interval is lowered exactly while a timer is about to fire or a spawn runs."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+
+from nbsup.runtime.clock import SHORT_WAIT, LoopScheduler
+from nbsup.runtime.gil import PROMPT_SWITCH_INTERVAL, PROMPTER, GilPrompter
+
+
+def test_holds_nest_and_restore_the_previous_interval() -> None:
+    before = sys.getswitchinterval()
+    prompter = GilPrompter(interval=0.0002)
+    prompter.hold()
+    prompter.hold()
+    assert sys.getswitchinterval() == pytest.approx(0.0002)
+    prompter.release()
+    assert sys.getswitchinterval() == pytest.approx(0.0002)
+    prompter.release()
+    assert sys.getswitchinterval() == before
+    prompter.release()  # an extra release changes nothing
+    assert sys.getswitchinterval() == before
+
+
+def test_a_timer_lowers_the_interval_only_when_due_soon() -> None:
+    before = sys.getswitchinterval()
+    loop = asyncio.new_event_loop()
+    try:
+        scheduler = LoopScheduler(loop)
+        seen: list[float] = []
+        far = scheduler.call_at(loop.time() + 10 * SHORT_WAIT, lambda: None)
+        assert sys.getswitchinterval() == before and PROMPTER.holds == 0
+        scheduler.call_at(
+            loop.time() + SHORT_WAIT / 5, lambda: seen.append(sys.getswitchinterval())
+        )
+        assert sys.getswitchinterval() == pytest.approx(PROMPT_SWITCH_INTERVAL)
+        cancelled = scheduler.call_at(loop.time() + SHORT_WAIT / 5, lambda: seen.append(-1.0))
+        assert PROMPTER.holds == 2
+        cancelled.cancel()
+        assert PROMPTER.holds == 1
+        loop.run_until_complete(asyncio.sleep(SHORT_WAIT / 2))
+        assert seen == [pytest.approx(PROMPT_SWITCH_INTERVAL)]  # it ran with the low interval...
+        assert sys.getswitchinterval() == before  # ...restored right after
+        far.cancel()
+        assert PROMPTER.holds == 0
+    finally:
+        loop.close()
