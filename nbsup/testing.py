@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from .core.events import ExitStatus
 from .core.options import ProgramOptions
 from .runtime.commands import CommandError
-from .runtime.launcher import ExitCallback, OutputCallback, SpawnError
+from .runtime.launcher import ExitCallback, OutputCallback, SpawnError, spawn_error_message
 
 __all__ = ["FakeClock", "FakeLauncher", "FakeProcess", "Life"]
 
@@ -106,14 +107,19 @@ class Life:
 
     ``runs`` seconds after the spawn it exits with ``exit`` (a code, or a signal name such
     as ``"SIGSEGV"``); ``runs=None`` never exits on its own. ``spawn_error`` makes the spawn
-    itself fail with that message. Signals in ``ignores`` are ignored; any other signal of
-    the stop kind (TERM, INT, QUIT, HUP, KILL...) kills it.
+    itself fail with that message; ``spawn_errno`` makes it fail as a real spawn does on
+    that ``OSError`` (``EMFILE``, ``EAGAIN``...: the launcher's wording). Signals in
+    ``ignores`` are ignored; any other signal of the stop kind (TERM, INT, QUIT, HUP,
+    KILL...) kills it, except the first ``survives_sigkill`` SIGKILLs (a process stuck in
+    the kernel).
     """
 
     runs: float | None = None
     exit: int | str = 0
     spawn_error: str | None = None
+    spawn_errno: int | None = None
     ignores: frozenset[int] = frozenset()
+    survives_sigkill: int = 0
     output: bytes = b""
 
 
@@ -126,6 +132,7 @@ class FakeProcess:
     on_output: OutputCallback
     alive: bool = True
     signals: list[tuple[int, bool]] = field(default_factory=list)
+    sigkills_survived: int = 0
     timer: _Timer | None = None
 
 
@@ -181,6 +188,9 @@ class FakeLauncher:
         life = script(attempt) if script else self.lives(options.name, attempt)
         if life.spawn_error is not None:
             raise SpawnError(life.spawn_error)
+        if life.spawn_errno is not None:
+            error = OSError(life.spawn_errno, os.strerror(life.spawn_errno))
+            raise SpawnError(spawn_error_message(options.name, options.command, error))
         process = FakeProcess(next(self._pids), options.name, life, on_exit, on_output)
         self.processes.append(process)
         if life.output:
@@ -195,6 +205,9 @@ class FakeLauncher:
             raise ProcessLookupError(3, "No such process")
         process.signals.append((sig, group))
         if (sig in process.life.ignores and sig != signal.SIGKILL) or sig in _HARMLESS:
+            return
+        if sig == signal.SIGKILL and process.sigkills_survived < process.life.survives_sigkill:
+            process.sigkills_survived += 1
             return
         self.clock.call_later(0.0, lambda: self._end(process, signal.Signals(sig).name))
 

@@ -29,6 +29,8 @@ OutputCallback = Callable[[str, bytes], None]
 ExitCallback = Callable[[ExitStatus, float], None]  # (status, monotonic time it was seen)
 READ_SIZE = 1 << 18
 DRAIN_READS = 64  # at exit, read at most this many chunks (a grandchild may keep writing)
+#: Shortest interval between two SIGKILLs to what is left of an ended program's group.
+SWEEP_REPEAT = 0.1
 
 
 #: Pipe capacity asked for (Linux's unprivileged maximum): a child writes this much before
@@ -116,6 +118,12 @@ class LocalProcess:
     pipes: dict[int, str] = field(default_factory=dict)
     streams: dict[int, object] = field(default_factory=dict)
     status: ExitStatus | None = None
+    stopsignal: int = signal.SIGTERM
+    stopwaitsecs: float = 10.0
+    #: Kill what is left of the process group when the process ends (``killasgroup``).
+    sweep: bool = True
+    #: Loop time the stop signal was sent to the group, if it was.
+    stop_sent_at: float | None = None
 
 
 class LocalLauncher:
@@ -172,8 +180,16 @@ class LocalLauncher:
                 umask=-1 if options.umask is None else options.umask,
             )
         except OSError as error:
-            raise SpawnError(_spawn_error_message(options.name, command.filename, error)) from None
-        process = LocalProcess(popen.pid, popen, on_output, on_exit)
+            raise SpawnError(spawn_error_message(options.name, command.filename, error)) from None
+        process = LocalProcess(
+            popen.pid,
+            popen,
+            on_output,
+            on_exit,
+            stopsignal=int(options.stopsignal),
+            stopwaitsecs=options.stopwaitsecs,
+            sweep=options.killasgroup,
+        )
         self.watchdog.watch(popen.pid, options.stopsignal)
         for channel, stream in (("stdout", popen.stdout), ("stderr", popen.stderr)):
             if stream is not None:
@@ -198,6 +214,8 @@ class LocalLauncher:
             raise ProcessLookupError(errno.ESRCH, "No such process")
         if group:
             os.killpg(process.pid, sig)
+            if sig == process.stopsignal and process.stop_sent_at is None:
+                process.stop_sent_at = self.loop.time()
         else:
             os.kill(process.pid, sig)
 
@@ -241,7 +259,22 @@ class LocalLauncher:
             process.popen.stdin.close()
         if not _group_alive(process.pid):
             self.watchdog.forget(process.pid)
+        elif process.sweep:
+            self._start_sweep(process)
         return status
+
+    def _start_sweep(self, process: LocalProcess) -> None:
+        """The process ended but its group lives on (grandchildren it forked, a background
+        job of its shell, or members still dying). They get what a stop would give them:
+        the stop signal (unless a stop already sent it to the group), then SIGKILL
+        ``stopwaitsecs`` after it, repeated while any is left (by the watchdog, which can
+        afford to scan ``/proc`` for live members). So no orphan outlives its program long."""
+        sent = process.stop_sent_at
+        if sent is None:
+            _killpg(process.pid, process.stopsignal)
+            sent = self.loop.time()
+        delay = sent + process.stopwaitsecs - self.loop.time()
+        self.watchdog.sweep(process.pid, delay, max(process.stopwaitsecs, SWEEP_REPEAT))
 
     def _on_readable(self, process: LocalProcess, fd: int) -> None:
         try:
@@ -275,6 +308,7 @@ class LocalLauncher:
 
 
 def _group_alive(pgid: int) -> bool:
+    """True while group ``pgid`` has a member (a zombie counts)."""
     try:
         os.killpg(pgid, 0)
     except OSError:
@@ -282,7 +316,15 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _spawn_error_message(name: str, filename: str, error: OSError) -> str:
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except OSError:
+        pass
+
+
+def spawn_error_message(name: str, filename: str, error: OSError) -> str:
+    """supervisord's spawnerr for an ``OSError`` raised while starting program ``name``."""
     code = errno.errorcode.get(error.errno or 0, str(error.errno))
     if error.errno == errno.EMFILE:
         return f"too many open files to spawn '{name}'"
@@ -303,4 +345,5 @@ __all__ = [
     "child_environment",
     "decode_wait_status",
     "signal",
+    "spawn_error_message",
 ]

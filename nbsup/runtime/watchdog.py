@@ -6,6 +6,13 @@ supervisor, in its own session, reading a pipe from the kernel: ``+PGID SIGNAL``
 program starts, ``-PGID`` when its group is gone. When the pipe reaches end-of-file (the
 kernel exited, however it exited) it sends each group its stop signal, waits up to one
 second, then SIGKILLs whatever is left, grandchildren included.
+
+It also finishes off what a program leaves behind: ``~PGID DELAY REPEAT`` says that the
+program's process ended while members of its group live on (grandchildren it forked); the
+guard SIGKILLs the group ``DELAY`` seconds later, again every ``REPEAT`` seconds while a
+member lives, then forgets it. Telling whether only zombies are left takes a scan of
+``/proc`` (tens of milliseconds on a busy machine): done here, it never stalls the kernel's
+supervision loop.
 """
 
 from __future__ import annotations
@@ -18,16 +25,9 @@ import threading
 GRACE_SECONDS = 1.0
 
 _GUARD = r"""
-import os, signal, sys, time
-groups = {}
-for line in sys.stdin:
-    parts = line.split()
-    if not parts:
-        continue
-    if parts[0].startswith("+"):
-        groups[int(parts[0][1:])] = int(parts[1])
-    elif parts[0].startswith("-"):
-        groups.pop(int(parts[0][1:]), None)
+import os, select, signal, sys, time
+groups = {}  # pgid: its stop signal
+sweeps = {}  # pgid: (when to SIGKILL it, repeat interval)
 def send(pgid, sig):
     try:
         os.killpg(pgid, sig)
@@ -51,6 +51,44 @@ def running(pgid):
         if fields[0] != "Z" and int(fields[2]) == pgid:
             return True
     return False
+def handle(line):
+    parts = line.split()
+    if not parts:
+        return
+    kind, pgid = parts[0][0], int(parts[0][1:])
+    if kind == "+":  # a new group (a pid is not reused while a group has it: a new one)
+        groups[pgid] = int(parts[1])
+        sweeps.pop(pgid, None)
+    elif kind == "-":
+        groups.pop(pgid, None)
+        sweeps.pop(pgid, None)
+    elif kind == "~":
+        sweeps[pgid] = (time.monotonic() + float(parts[1]), float(parts[2]))
+def sweep_due():
+    now = time.monotonic()
+    for pgid, (due, repeat) in list(sweeps.items()):
+        if due > now:
+            continue
+        if send(pgid, 0) and running(pgid):
+            send(pgid, signal.SIGKILL)
+            sweeps[pgid] = (now + repeat, repeat)
+        else:
+            del sweeps[pgid]
+            groups.pop(pgid, None)
+fd = sys.stdin.fileno()
+pending = b""
+while True:
+    timeout = None
+    if sweeps:
+        timeout = max(0.0, min(due for due, _ in sweeps.values()) - time.monotonic())
+    if select.select([fd], [], [], timeout)[0]:
+        data = os.read(fd, 65536)
+        if not data:
+            break
+        *lines, pending = (pending + data).split(b"\n")
+        for line in lines:
+            handle(line.decode())
+    sweep_due()
 alive = [pgid for pgid, sig in groups.items() if send(pgid, sig)]
 deadline = time.monotonic() + float(sys.argv[1])
 while alive and time.monotonic() < deadline:
@@ -95,6 +133,11 @@ class Watchdog:
     def forget(self, pgid: int) -> None:
         """Group ``pgid`` is gone: never signal it."""
         self._write(f"-{pgid}\n")
+
+    def sweep(self, pgid: int, delay: float, repeat: float) -> None:
+        """Group ``pgid``'s leader ended but members live on: SIGKILL the group in ``delay``
+        seconds, again every ``repeat`` seconds while a live member is left, then forget it."""
+        self._write(f"~{pgid} {max(0.0, delay):.6f} {repeat:.6f}\n")
 
     def close(self) -> None:
         """Let the guard exit (every program was stopped)."""
