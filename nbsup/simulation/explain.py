@@ -8,17 +8,18 @@ supervisors, simulations and imported logs; missing values only make the reasons
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from ..core.options import ProgramOptions, build_options
+from ..core.record import EventRecord
 from ..supervisor import DEFAULT_OPTIONS, Supervisor
 from .reasons import explain_row
 from .replay import Row, Track
 
-__all__ = ["explain", "program_options"]
+__all__ = ["explain", "explain_records", "program_options"]
 
 
 def program_options(raw: Mapping[str, Any] | ProgramOptions | None = None) -> ProgramOptions:
@@ -82,7 +83,25 @@ def explain(
         raise ValueError(f"explain: the events lack the column(s) {', '.join(missing)}")
     base = dict(options)
     program_options(base)  # check the shared options even when there are no rows
-    rows = _rows(events)
+
+    def options_for(program: str) -> ProgramOptions:
+        given = (options_by_program or {}).get(program)
+        return program_options(
+            given if isinstance(given, ProgramOptions) else {**base, **(given or {})}
+        )
+
+    edges, reasons = explain_rows(_rows(events), options_for)
+    result = events.copy()
+    if with_edge:
+        result["edge"] = pd.Series(edges, index=events.index, dtype="string")
+    result["reason"] = pd.Series(reasons, index=events.index, dtype="string")
+    return result
+
+
+def explain_rows(
+    rows: list[Row], options_for: Callable[[str], ProgramOptions]
+) -> tuple[list[str], list[str]]:
+    """The edge and the reason of each row, replaying each program's rows in order."""
     tracks: dict[str, Track] = {}
     following: dict[int, Row] = {}
     last_seen: dict[str, Row] = {}
@@ -94,18 +113,33 @@ def explain(
     for row in rows:
         track = tracks.get(row.program)
         if track is None:
-            given = (options_by_program or {}).get(row.program)
-            opts = given if isinstance(given, ProgramOptions) else {**base, **(given or {})}
-            track = tracks[row.program] = Track(program_options(opts))
+            track = tracks[row.program] = Track(options_for(row.program))
         edge, reason = explain_row(row, following.get(row.index), track)
         track.update(row)
         edges.append(edge)
         reasons.append(reason)
-    result = events.copy()
-    if with_edge:
-        result["edge"] = pd.Series(edges, index=events.index, dtype="string")
-    result["reason"] = pd.Series(reasons, index=events.index, dtype="string")
-    return result
+    return edges, reasons
+
+
+def explain_records(records: Sequence[EventRecord], options: ProgramOptions) -> list[str]:
+    """The reason of each record of one program: :func:`explain` without a DataFrame
+    (the live cards explain every new transition; this is their fast path)."""
+    rows = [
+        Row(
+            index=i,
+            program=record.program,
+            from_state=record.from_state,
+            to_state=record.to_state,
+            t=record.elapsed,
+            tries=record.tries,
+            exitstatus=record.exitstatus,
+            signal=record.signal,
+            expected=record.expected,
+            message=record.message,
+        )
+        for i, record in enumerate(records)
+    ]
+    return explain_rows(rows, lambda program: options)[1]
 
 
 # --------------------------------------------------------------------------- rows

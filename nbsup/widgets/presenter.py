@@ -13,10 +13,9 @@ from collections.abc import Callable
 
 from ..core.record import EventRecord
 from ..core.states import ProcessState
-from ..eventlog import frame_from_records
 from ..program import Program
 from ..runtime.clock import TimerHandle
-from ..simulation import explain
+from ..simulation.explain import explain_records
 from .snapshot import CardModel, CardSnapshot, Countdown
 from .throttle import Throttle
 
@@ -100,9 +99,7 @@ class Presenter:
         )
 
     def _explain(self, records: list[EventRecord]) -> list[str]:
-        frame = frame_from_records(records)
-        options = {self.program.name: self.program.options}
-        return [str(r) for r in explain(frame, options_by_program=options)["reason"]]
+        return explain_records(records, self.program.options)
 
     def _countdown(self) -> Countdown | None:
         p = self.program

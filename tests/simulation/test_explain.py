@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sim_support import simulated_supervisor
 
 from nbsup import OptionError
 from nbsup.core.record import EventRecord
@@ -339,3 +340,33 @@ def test_explains_ten_thousand_rows_quickly() -> None:
     took = time.process_time() - started
     print(f"[measure] explain: {len(out)} rows in {took:.3f} s CPU")
     assert took < 2.0
+
+
+# --------------------------------------------------------------------------- records path
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"startsecs": 1},
+        {"startsecs": 0, "autorestart": "true", "restartpause": 0.5},
+        {"startsecs": 2, "startretries": 1, "stopsignal": "INT"},
+    ],
+)
+def test_explain_records_gives_the_frames_reasons(options: dict[str, object]) -> None:
+    """The cards' fast path (records, no DataFrame) says exactly what ``explain`` says."""
+    from nbsup.simulation.explain import explain_records, program_options
+
+    sup, clock, launcher = simulated_supervisor()
+    launcher.script("x", [Life(runs=0.3, exit=1), Life(runs=5, exit=0), Life()])
+    program = sup.add_program("x", command="run", **options)
+    clock.advance(30)
+    if program.state.value in ("RUNNING", "STARTING", "BACKOFF"):
+        program.stop(wait=False)
+        clock.advance(30)
+    records = program.records()
+    assert len(records) >= 5
+    frame = frame_from_records(records)
+    expected = [str(r) for r in explain(frame, **options)["reason"]]
+    assert explain_records(records, program_options(options)) == expected
+    assert explain_records(records, sup.options("x")) == expected
