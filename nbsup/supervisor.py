@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +208,67 @@ class Supervisor(Configurable):
     def options(self, name: str) -> ProgramOptions:
         """The checked options of program ``name``."""
         return self[name].options
+
+    # ------------------------------------------------------------------ config files
+
+    def load_config(
+        self, path: str | os.PathLike[str], names: Iterable[str] | None = None
+    ) -> list[Program]:
+        """Add the programs of a supervisord.conf (and its includes), in start order.
+
+        Programs keep supervisord's defaults for what the file leaves out (``stopasgroup``
+        false...), not this supervisor's traits. What nbsup ignores in the file, and its
+        nbsup-only settings, are told in one :class:`nbsup.config.ConfigWarning`. A program
+        of the same name is replaced (stopped first), as by :meth:`add_program`.
+
+        Parameters
+        ----------
+        path
+            The supervisord.conf.
+        names
+            Only these programs or groups (a group, a ``[program:x]`` section's name, or a
+            program's name); all when omitted or empty.
+
+        Returns
+        -------
+        list[Program]
+            The programs added, in start order (groups by priority, then name).
+
+        Raises
+        ------
+        nbsup.config.ConfigError
+            A malformed file or an unknown name (file, line, section, option and problem
+            in one line); nothing is added.
+        """
+        import warnings
+
+        from .config import ConfigWarning, read_config
+
+        config = read_config(path)
+        if names:
+            config = config.select(names)
+        if config.warning:
+            warnings.warn(config.warning, ConfigWarning, stacklevel=2)
+        with self._lock:
+            return [self.add_program(entry.name, **entry.raw) for entry in config.programs]
+
+    def to_supervisord_conf(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The programs as a supervisord.conf text (written to ``path`` when given).
+
+        Reading it back (:meth:`load_config`) gives the same options; nbsup-only settings
+        carry a comment saying how supervisord differs.
+
+        Raises
+        ------
+        nbsup.config.ConfigError
+            A value a supervisord.conf cannot hold; nothing is written.
+        """
+        from .config import to_supervisord_conf
+
+        text = to_supervisord_conf(program.options for program in self.programs)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
 
     # ------------------------------------------------------------------ reading
 

@@ -45,7 +45,13 @@ class SupervisorMagics(Magics):
         stopwaitsecs, stopasgroup, killasgroup, autostart, directory, environment,
         redirect_stderr, priority, plus restartpause and backoff/backoffmax/backoffjitter/
         backoffreset. Re-running the cell replaces the program (stopping the old one).
+
+        ``%supervise --conf path/to/supervisord.conf [name ...]`` adds the programs of a
+        supervisord config file (only the named programs or groups when names are given).
         """
+        if line.lstrip().startswith("--conf"):
+            self._load_conf(line, cell)
+            return
         sup = self.supervisor
         try:
             request = parse_line(line, cell or "")
@@ -73,6 +79,48 @@ class SupervisorMagics(Magics):
         from ..widgets import ProgramCard
 
         display(ProgramCard(program))
+
+    def _load_conf(self, line: str, cell: str | None) -> None:
+        """``%supervise --conf path [name ...]``: the programs of a supervisord.conf."""
+        import shlex
+        import warnings
+
+        from ..config import ConfigWarning
+        from ..widgets import Dashboard
+
+        usage = "%supervise --conf path/to/supervisord.conf [name ...]"
+        try:
+            words = shlex.split(line)
+        except ValueError as error:
+            raise UsageError(f"%supervise: cannot split the line into words ({error})") from None
+        option = words.pop(0)
+        path = option.partition("=")[2] or None if option.startswith("--conf=") else None
+        if option not in ("--conf", f"--conf={path}") or not (path or words):
+            raise UsageError(f"%supervise: expected {usage}")
+        if path is None:
+            path = words.pop(0)
+        if cell is not None and cell.strip():
+            raise UsageError(f"%%supervise: --conf takes no cell body; use {usage}")
+        sup = self.supervisor
+        before = set(sup.program_names)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConfigWarning)
+            try:
+                programs = sup.load_config(path, words)
+            except NbsupError as error:
+                raise UsageError(f"%supervise: {error}") from None
+        for warning in caught:
+            if issubclass(warning.category, ConfigWarning):
+                print(f"nbsup: warning: {warning.message}", file=sys.stderr)
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        for program in programs:
+            verb = "replaced" if program.name in before else "added"
+            print(f"{program.name}: {verb} ({program.state.value})")
+        if programs:
+            display(Dashboard(sup, [program.name for program in programs]))
 
     @line_magic
     def supervisorctl(self, line: str) -> None:
