@@ -81,7 +81,7 @@ class ConfigFile:
             A name that is no program or group of the file.
         """
         wanted: set[str] = set()
-        for name in names:
+        for name in [names] if isinstance(names, str) else names:
             found = {
                 p.name
                 for p in self.programs

@@ -245,6 +245,7 @@ def test_an_include_cycle_reads_each_file_once(tmp_path: Path) -> None:
 def test_select_by_group_section_or_program_name() -> None:
     config = read_config(FILES / "full.conf")
     assert [p.name for p in config.select(["jobs"]).programs] == ["cron", "tick"]
+    assert [p.name for p in config.select("jobs").programs] == ["cron", "tick"]  # one name
     assert [p.name for p in config.select(["worker"]).programs] == [
         "worker-01",
         "worker-02",
