@@ -53,6 +53,8 @@ class LoopScheduler:
 
 #: Waits longer than this are cut short and re-armed (see :class:`_PreciseTimer`).
 SHORT_WAIT = 0.05
+#: How long before its deadline a timer lowers the GIL switch interval.
+PROMPT_LEAD = 0.002
 
 
 class _PreciseTimer:
@@ -77,9 +79,12 @@ class _PreciseTimer:
         remaining = self.when - self.loop.time()
         if remaining > SHORT_WAIT:
             self.handle = self.loop.call_at(self.when - remaining / 100, self._arm)
+        elif remaining > PROMPT_LEAD:
+            self.handle = self.loop.call_at(self.when - PROMPT_LEAD, self._arm)
         else:
-            # due soon: wake up and take the GIL without waiting out a busy cell's interval
-            if not self._holding:
+            if remaining > 0 and not self._holding:
+                # due in a moment and the loop may sleep till then: take the GIL promptly
+                # when it wakes, even from a busy cell (runtime/gil.py)
                 PROMPTER.hold()
                 self._holding = True
             self.handle = self.loop.call_at(self.when, self._fire)

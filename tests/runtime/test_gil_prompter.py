@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from nbsup.runtime.clock import SHORT_WAIT, LoopScheduler
+from nbsup.runtime.clock import PROMPT_LEAD, SHORT_WAIT, LoopScheduler
 from nbsup.runtime.gil import PROMPT_SWITCH_INTERVAL, PROMPTER, GilPrompter
 
 
@@ -25,26 +25,33 @@ def test_holds_nest_and_restore_the_previous_interval() -> None:
     assert sys.getswitchinterval() == before
 
 
-def test_a_timer_lowers_the_interval_only_when_due_soon() -> None:
+def test_a_timer_lowers_the_interval_only_just_before_it_fires() -> None:
     before = sys.getswitchinterval()
     loop = asyncio.new_event_loop()
     try:
         scheduler = LoopScheduler(loop)
         seen: list[float] = []
         far = scheduler.call_at(loop.time() + 10 * SHORT_WAIT, lambda: None)
+        soon = scheduler.call_at(loop.time() + SHORT_WAIT / 5, lambda: None)
         assert sys.getswitchinterval() == before and PROMPTER.holds == 0
-        scheduler.call_at(
-            loop.time() + SHORT_WAIT / 5, lambda: seen.append(sys.getswitchinterval())
+        due = scheduler.call_at(
+            loop.time() + PROMPT_LEAD / 2, lambda: seen.append(sys.getswitchinterval())
         )
         assert sys.getswitchinterval() == pytest.approx(PROMPT_SWITCH_INTERVAL)
-        cancelled = scheduler.call_at(loop.time() + SHORT_WAIT / 5, lambda: seen.append(-1.0))
+        cancelled = scheduler.call_at(loop.time() + PROMPT_LEAD / 2, lambda: seen.append(-1.0))
         assert PROMPTER.holds == 2
         cancelled.cancel()
         assert PROMPTER.holds == 1
-        loop.run_until_complete(asyncio.sleep(SHORT_WAIT / 2))
-        assert seen == [pytest.approx(PROMPT_SWITCH_INTERVAL)]  # it ran with the low interval...
+        scheduler.call_at(loop.time() - 1, lambda: seen.append(-2.0))  # overdue: no hold
+        assert PROMPTER.holds == 1
+        loop.run_until_complete(asyncio.sleep(PROMPT_LEAD * 2))
+        assert seen[0] == -2.0 or seen[1] == -2.0
+        assert pytest.approx(PROMPT_SWITCH_INTERVAL) in seen  # it ran with the low interval
         assert sys.getswitchinterval() == before  # ...restored right after
+        assert PROMPTER.holds == 0
+        soon.cancel()
         far.cancel()
         assert PROMPTER.holds == 0
+        del due
     finally:
         loop.close()
