@@ -69,6 +69,9 @@ class Program(HasTraits):
         supervisorctl's description at the last transition.
     laststart, laststop : float or None
         Epoch seconds of the last start and the last exit.
+    log_error : str or None
+        Why a log file cannot be written now (``stdout: cannot open ...``), or None. The
+        program runs on regardless; its output stays in memory (:meth:`tail`).
     """
 
     name = Unicode(read_only=True, help="The program's name.")
@@ -81,6 +84,9 @@ class Program(HasTraits):
     description = Unicode("Not started", read_only=True, help="supervisorctl's description.")
     laststart = Float(None, allow_none=True, read_only=True, help="Epoch s of the last start.")
     laststop = Float(None, allow_none=True, read_only=True, help="Epoch s of the last exit.")
+    log_error = Unicode(
+        None, allow_none=True, read_only=True, help="Why a log file cannot be written, or None."
+    )
 
     def __init__(self, supervisor: Supervisor, options: ProgramOptions) -> None:
         super().__init__()
@@ -95,6 +101,7 @@ class Program(HasTraits):
         # the machine's monotonic laststart/laststop last mirrored: converting the same
         # instant to epoch seconds again gives a slightly different float each time
         self._mirrored_times: tuple[float | None, float | None] = (None, None)
+        self._log_errors: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<Program {self.name} {self.state.value} {self.current_description()!r}>"
@@ -203,7 +210,11 @@ class Program(HasTraits):
         return data.decode("utf-8", "replace")
 
     def output_channel(self, channel: str = "stdout") -> Any:
-        """The :class:`~nbsup.runtime.output.OutputChannel` of ``channel``."""
+        """The :class:`~nbsup.runtime.output.OutputChannel` of ``channel``.
+
+        Its ``path`` is the log file being written, None when there is none (``NONE``, or
+        a file that cannot be opened: see :attr:`log_error`).
+        """
         slot = self._supervisor._runner.driver.slots[self.name]
         if channel not in ("stdout", "stderr"):
             raise ValueError(f"channel={channel!r}: expected stdout or stderr")
@@ -211,17 +222,47 @@ class Program(HasTraits):
             raise Fault(FaultCode.NO_FILE, f"{self.name} (stderr is redirected to stdout)")
         return slot.channels[channel]
 
+    def attempt_log(self, k: int = -1, channel: str = "stdout", nbytes: int | None = None) -> str:
+        """The output of attempt ``k`` on ``channel``, without nbsup's marker lines.
+
+        Attempt ``k`` is the program's k-th spawn in this session, counted from 1 as the
+        rows of :attr:`events` that enter STARTING (a failed spawn is an attempt with no
+        output); negative ``k`` counts from the latest (-1). The output is read from the
+        log file as written (with the timestamps of ``*_timestamps=true``), across
+        rotations; for a channel without a log file, from the in-memory tail.
+
+        Parameters
+        ----------
+        k
+            The attempt: 1, 2, ... or -1 (the latest), -2...
+        channel
+            ``stdout`` or ``stderr``.
+        nbytes
+            Only the last ``nbytes`` of that output (None: all of it).
+
+        Raises
+        ------
+        LogUnavailable
+            No such attempt, or its output is no longer kept (rotated away beyond
+            ``*_logfile_backups``, cleared, or out of the in-memory tail); the message says
+            which, and how many of its last bytes are still kept.
+        """
+        if channel not in ("stdout", "stderr"):
+            raise ValueError(f"channel={channel!r}: expected stdout or stderr")
+        runner = self._supervisor._runner
+        reading = runner.call(runner.driver.attempt_output, self.name, k, channel, nbytes)
+        return reading.read().decode("utf-8", "replace")
+
     def clear_log(self) -> None:
         """Empty the program's output tail and log files, as ``supervisorctl clear``."""
-        slot = self._supervisor._runner.driver.slots[self.name]
-        for channel in slot.channels.values():
-            channel.clear()
+        runner = self._supervisor._runner
+        runner.call(runner.driver.slots[self.name].logs.clear)
 
     def info(self) -> dict[str, Any]:
         """supervisord's ``getProcessInfo`` for this program."""
         slot = self._supervisor._runner.driver.slots.get(self.name)
         paths = {
-            c: str(ch.path) if slot and ch.path else ""
+            c: str(ch.target) if ch.target is not None else ""
             for c, ch in (slot.channels.items() if slot else [])
         }
         return {
@@ -334,6 +375,16 @@ class Program(HasTraits):
     def _unregister(self, waiter: _Waiter) -> None:
         if waiter in self._waiters:
             self._waiters.remove(waiter)
+
+    def _log_failed(self, channel: str, error: str | None) -> None:
+        """A log file of ``channel`` failed (``error``) or recovered (None)."""
+        if error is None:
+            self._log_errors.pop(channel, None)
+        else:
+            self._log_errors[channel] = error
+        errors = self._log_errors
+        text = "; ".join(f"{c}: {errors[c]}" for c in ("stdout", "stderr") if c in errors)
+        self.set_trait("log_error", text or None)
 
     def _apply(
         self, record: EventRecord, transition: Transition, wall: Callable[[float], float]

@@ -19,15 +19,27 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from traitlets import Bool, Float, Int, List, Unicode
+from traitlets import (
+    Bool,
+    CaselessStrEnum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Unicode,
+    Union,
+    observe,
+    validate,
+)
 from traitlets.config import Configurable
 
 from .analysis import accessor as _accessor  # noqa: F401  (df.nbsup on sup.events)
-from .core.errors import Fault, FaultCode
+from .core.errors import Fault, FaultCode, OptionError
 from .core.events import Transition
 from .core.options import CONVERTERS, ProgramOptions, build_options, check_name
 from .core.record import EventRecord
 from .core.states import ProcessState
+from .core.values import byte_size
 from .describe import status_table
 from .eventlog import EventStore
 from .program import Program
@@ -52,6 +64,14 @@ DEFAULT_OPTIONS = (
     "backoffjitter",
     "backoffreset",
     "redirect_stderr",
+    "stdout_logfile",
+    "stdout_logfile_maxbytes",
+    "stdout_logfile_backups",
+    "stdout_timestamps",
+    "stderr_logfile",
+    "stderr_logfile_maxbytes",
+    "stderr_logfile_backups",
+    "stderr_timestamps",
 )
 
 
@@ -101,6 +121,44 @@ class Supervisor(Configurable):
     redirect_stderr = Bool(False, help="Send programs' stderr to their stdout log.").tag(
         config=True
     )
+    stdout_logfile = CaselessStrEnum(
+        ["AUTO", "NONE"],
+        "AUTO",
+        help="AUTO: logs/<name>-stdout.log in the session folder; NONE: no file (a path is "
+        "set per program).",
+    ).tag(config=True)
+    stdout_logfile_maxbytes = Union(
+        [Int(), Unicode()],
+        default_value=50 * 1024 * 1024,
+        help="Rotate a stdout log at this size (bytes, or 10KB, 50MB, 1GB); 0: never.",
+    ).tag(config=True)
+    stdout_logfile_backups = Int(
+        10, min=0, help="Rotated stdout logs kept (x.log.1 ... x.log.N); 0: truncate instead."
+    ).tag(config=True)
+    stdout_timestamps = Bool(
+        False, help="Start each line of a stdout log with the local time it was read."
+    ).tag(config=True)
+    stderr_logfile = CaselessStrEnum(
+        ["AUTO", "NONE"],
+        "AUTO",
+        help="AUTO: logs/<name>-stderr.log in the session folder; NONE: no file (a path is "
+        "set per program).",
+    ).tag(config=True)
+    stderr_logfile_maxbytes = Union(
+        [Int(), Unicode()],
+        default_value=50 * 1024 * 1024,
+        help="Rotate a stderr log at this size (bytes, or 10KB, 50MB, 1GB); 0: never.",
+    ).tag(config=True)
+    stderr_logfile_backups = Int(
+        10, min=0, help="Rotated stderr logs kept (x.log.1 ... x.log.N); 0: truncate instead."
+    ).tag(config=True)
+    stderr_timestamps = Bool(
+        False, help="Start each line of a stderr log with the local time it was read."
+    ).tag(config=True)
+    attempt_markers = Bool(
+        True,
+        help="Write a '==> nbsup: attempt N ...' line into the log files at each spawn and exit.",
+    ).tag(config=True)
     state_dir = Unicode(
         ".nbsup", help="Folder for the supervisor's files (a session folder is made inside)."
     ).tag(config=True)
@@ -121,6 +179,8 @@ class Supervisor(Configurable):
             runner = ThreadRunner(self._on_transition, self.session_dir, self.tail_bytes)
             self._finalizer = weakref.finalize(self, runner.shutdown, 15.0)
         self._runner = runner
+        runner.driver.on_log_error = self._on_log_error
+        runner.driver.markers = self.attempt_markers
 
     # ------------------------------------------------------------------ programs
 
@@ -307,6 +367,24 @@ class Supervisor(Configurable):
         program = self._programs.get(name)
         if program is not None:
             program._apply(record, transition, self._runner.driver.scheduler.wall)
+
+    def _on_log_error(self, name: str, channel: str, error: str | None) -> None:
+        program = self._programs.get(name)
+        if program is not None:
+            program._log_failed(channel, error)
+
+    @validate("stdout_logfile_maxbytes", "stderr_logfile_maxbytes")
+    def _valid_maxbytes(self, proposal: Any) -> int:
+        try:
+            return byte_size(proposal.trait.name, proposal.value)
+        except OptionError as error:
+            raise TraitError(str(error)) from None
+
+    @observe("attempt_markers")
+    def _markers_changed(self, change: Any) -> None:
+        runner = getattr(self, "_runner", None)
+        if runner is not None:
+            runner.driver.markers = change.new
 
 
 def _namespec(program: Program) -> str:

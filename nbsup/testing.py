@@ -8,6 +8,7 @@ public so that tests, and users scripting what-ifs, can use them.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import os
@@ -112,6 +113,11 @@ class Life:
     ``ignores`` are ignored; any other signal of the stop kind (TERM, INT, QUIT, HUP,
     KILL...) kills it, except the first ``survives_sigkill`` SIGKILLs (a process stuck in
     the kernel).
+
+    ``output`` and ``stderr`` are written at the spawn; ``writes`` are written later, each
+    ``(seconds after the spawn, "stdout" or "stderr", bytes)``, while the process lives
+    (a write due at the exit's time comes before the exit). With ``redirect_stderr`` the
+    stderr bytes arrive on stdout, as from a real process.
     """
 
     runs: float | None = None
@@ -121,6 +127,8 @@ class Life:
     ignores: frozenset[int] = frozenset()
     survives_sigkill: int = 0
     output: bytes = b""
+    stderr: bytes = b""
+    writes: tuple[tuple[float, str, bytes], ...] = ()
 
 
 @dataclass(eq=False)
@@ -193,8 +201,16 @@ class FakeLauncher:
             raise SpawnError(spawn_error_message(options.name, options.command, error))
         process = FakeProcess(next(self._pids), options.name, life, on_exit, on_output)
         self.processes.append(process)
-        if life.output:
-            on_output("stdout", life.output)
+        redirect = options.redirect_stderr
+
+        def write(channel: str, data: bytes) -> None:
+            if process.alive and data:
+                on_output("stdout" if redirect else channel, data)
+
+        write("stdout", life.output)
+        write("stderr", life.stderr)
+        for delay, channel, data in life.writes:
+            self.clock.call_later(delay, functools.partial(write, channel, data))
         if life.runs is not None:
             process.timer = self.clock.call_later(life.runs, lambda: self._end(process, life.exit))
         return process

@@ -45,6 +45,13 @@ def _shown(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class LogUnavailable(NbsupError, LookupError):
+    """Output that was asked for is no longer kept: rotated away, cleared, or out of memory.
+
+    Raised by :meth:`nbsup.Program.attempt_log`; the message says why and what still exists.
+    """
+
+
 class FaultCode(IntEnum):
     """supervisord's XML-RPC fault codes (``xmlrpc.py:26-44``)."""
 

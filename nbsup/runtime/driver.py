@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import Fault, FaultCode
+from ..core.errors import Fault, FaultCode, LogUnavailable
 from ..core.events import (
     Effect,
     Event,
@@ -38,12 +38,17 @@ from ..core.machine import Machine
 from ..core.options import ProgramOptions
 from ..core.record import EventRecord
 from ..core.states import STOPPED_STATES, ProcessState
+from .attempts import AttemptBook, Reading
 from .clock import Scheduler, TimerHandle
 from .journal import Journal
 from .launcher import Launcher, ProcessHandle, SpawnError
+from .logfile import LogFile, LogFiles
 from .output import OutputChannel
+from .programlogs import ProgramLogs
 
 TransitionListener = Callable[[str, EventRecord, Transition], None]
+#: Called with (program, channel, error or None once fixed) when a log file fails or recovers.
+LogErrorListener = Callable[[str, str, str | None], None]
 
 
 @dataclass(eq=False)
@@ -51,7 +56,7 @@ class Slot:
     """Everything the driver keeps for one program."""
 
     machine: Machine
-    channels: dict[str, OutputChannel]
+    logs: ProgramLogs
     process: ProcessHandle | None = None
     timer: TimerHandle | None = None
     armed_at: float | None = None
@@ -66,6 +71,10 @@ class Slot:
     @property
     def options(self) -> ProgramOptions:
         return self.machine.options
+
+    @property
+    def channels(self) -> dict[str, OutputChannel]:
+        return self.logs.channels
 
 
 class Driver:
@@ -82,9 +91,16 @@ class Driver:
     journal
         Where records and log lines are written (None: nowhere).
     log_folder
-        Where program output files go (None: in memory only).
+        Where AUTO log files go (None: AUTO keeps output in memory only).
     tail_bytes
         In-memory tail per output channel.
+
+    Attributes
+    ----------
+    markers : bool
+        Write a marker line into the log files at each spawn and exit.
+    on_log_error : callable or None
+        Called with (program, channel, error or None) when a log file fails or recovers.
     """
 
     def __init__(
@@ -104,6 +120,11 @@ class Driver:
         self.tail_bytes = tail_bytes
         self.started_at = scheduler.now()
         self.slots: dict[str, Slot] = {}
+        self.log_files = LogFiles()
+        #: Each program's attempts, kept for the session (across replacement and removal).
+        self.books: dict[str, AttemptBook] = {}
+        self.markers = True
+        self.on_log_error: LogErrorListener | None = None
         self._shutdown_tiers: list[int] | None = None
         self._stopping: set[str] = set()
         self.on_shutdown_complete: Callable[[], None] | None = None
@@ -118,7 +139,7 @@ class Driver:
         if existing is not None:
             self._replace(existing, options)
             return existing
-        slot = Slot(Machine(options), self._channels(options))
+        slot = Slot(Machine(options), self._logs(options))
         self.slots[options.name] = slot
         if self._shutdown_tiers is None:
             self._feed(slot, Tick())
@@ -131,8 +152,7 @@ class Driver:
             raise Fault(FaultCode.FAILED, f"process/group still running: {name}")
         self._disarm(slot)
         slot.removed = True
-        for channel in slot.channels.values():
-            channel.close()
+        slot.logs.close()
         del self.slots[name]
 
     def check_start(self, name: str) -> None:
@@ -188,8 +208,8 @@ class Driver:
         """Cancel every timer and close output files (after a shutdown)."""
         for slot in self.slots.values():
             self._disarm(slot)
-            for channel in slot.channels.values():
-                channel.close()
+            slot.logs.close()
+        self.log_files.close()
         if self.journal is not None:
             self.journal.close()
 
@@ -201,18 +221,50 @@ class Driver:
         except KeyError:
             raise Fault(FaultCode.BAD_NAME, name) from None
 
-    def _channels(self, options: ProgramOptions) -> dict[str, OutputChannel]:
-        def path(channel: str) -> Path | None:
-            return (
-                None
-                if self.log_folder is None
-                else self.log_folder / f"{options.name}-{channel}.log"
-            )
+    def _logs(self, options: ProgramOptions) -> ProgramLogs:
+        name = options.name
+        book = self.books.setdefault(name, AttemptBook(name))
+        scheduler = self.scheduler
 
-        channels = {"stdout": OutputChannel(path("stdout"), self.tail_bytes)}
-        if not options.redirect_stderr:
-            channels["stderr"] = OutputChannel(path("stderr"), self.tail_bytes)
-        return channels
+        def report(channel: str, error: str | None, file: LogFile | None) -> None:
+            self._log_error(name, channel, error, file)
+
+        return ProgramLogs(
+            options,
+            self.log_files,
+            book,
+            self.log_folder,
+            self.tail_bytes,
+            lambda: scheduler.wall(scheduler.now()),
+            report,
+            lambda: self.markers,
+        )
+
+    def _log_error(self, name: str, channel: str, error: str | None, file: LogFile | None) -> None:
+        if self.journal is not None:
+            wall = self.scheduler.wall(self.scheduler.now())
+            if error is not None:
+                self.journal.log(wall, "WARN", f"{name}: {channel} log: {error}")
+            elif file is not None:
+                lost = f" ({file.dropped} bytes were lost)" if file.dropped else ""
+                self.journal.log(wall, "INFO", f"{name}: {channel} log: writing {file.path}{lost}")
+        if self.on_log_error is not None:
+            self.on_log_error(name, channel, error)
+
+    def attempt_output(
+        self, name: str, attempt: int, channel: str, nbytes: int | None = None
+    ) -> Reading:
+        """Find the output of attempt ``attempt`` of ``name`` (read it with ``.read()``).
+
+        Raises
+        ------
+        LogUnavailable
+            No such attempt, or its output is no longer kept.
+        """
+        book = self.books.get(name)
+        if book is None:
+            raise LogUnavailable(f"{name} has had no attempts")
+        return book.prepare(attempt, channel, nbytes)
 
     def _replace(self, slot: Slot, options: ProgramOptions) -> None:
         slot.replacement = options
@@ -228,17 +280,9 @@ class Driver:
         assert options is not None
         slot.replacement = None
         self._disarm(slot)
-        old = slot.channels
         slot.machine = Machine(options)
-        if set(old) != set(self._channels_names(options)):
-            for channel in old.values():
-                channel.close()
-            slot.channels = self._channels(options)
+        slot.logs.configure(options)
         self._feed(slot, Tick())
-
-    @staticmethod
-    def _channels_names(options: ProgramOptions) -> list[str]:
-        return ["stdout"] if options.redirect_stderr else ["stdout", "stderr"]
 
     def _feed(self, slot: Slot, event: Event, at: float | None = None) -> None:
         """Handle ``event`` (at monotonic time ``at``, default now) and what follows."""
@@ -297,24 +341,28 @@ class Driver:
         def on_exit(status: ExitStatus, seen: float) -> None:
             if slot.process is process and process is not None:
                 slot.process = None
-                self._feed(slot, Exited(status), at=seen)
+                self._exited(slot, status, seen)
 
+        logs = slot.logs
+        logs.spawning()
         try:
-            process = self.launcher.spawn(slot.options, self._output_sink(slot), on_exit)
+            process = self.launcher.spawn(slot.options, logs.sink, on_exit)
         except SpawnError as error:
+            logs.spawn_failed(error.message, self.scheduler.wall(self.scheduler.now()))
             return SpawnFailed(error.message)
+        except BaseException:
+            logs.release_held()
+            raise
         slot.process = process
+        logs.spawned(process.pid, self.scheduler.wall(self.scheduler.now()))
         return Spawned(process.pid)
 
-    @staticmethod
-    def _output_sink(slot: Slot) -> Callable[[str, bytes], None]:
-        channels = slot.channels
-
-        def sink(channel: str, data: bytes) -> None:
-            target = channels.get(channel) or channels["stdout"]
-            target.write(data)
-
-        return sink
+    def _exited(self, slot: Slot, status: ExitStatus, seen: float) -> None:
+        """The process has ended (``slot.process`` is already None): mark it, then feed."""
+        started = slot.machine.laststart
+        ran = None if started is None else max(0.0, seen - started)
+        slot.logs.exited(status.describe(), self.scheduler.wall(seen), ran)
+        self._feed(slot, Exited(status), at=seen)
 
     def _kill(self, slot: Slot, kill: Kill) -> Event | None:
         if slot.process is None:
@@ -352,5 +400,5 @@ class Driver:
             status = self.launcher.reap(slot.process)
             if status is not None:
                 slot.process = None
-                self._feed(slot, Exited(status))
+                self._exited(slot, status, self.scheduler.now())
         self._feed(slot, Tick())

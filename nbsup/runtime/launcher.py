@@ -31,6 +31,8 @@ READ_SIZE = 1 << 18
 DRAIN_READS = 64  # at exit, read at most this many chunks (a grandchild may keep writing)
 #: Shortest interval between two SIGKILLs to what is left of an ended program's group.
 SWEEP_REPEAT = 0.1
+#: How often a process is checked for its exit when no pidfd could be opened for it.
+EXIT_POLL_INTERVAL = 0.05
 
 
 #: Pipe capacity asked for (Linux's unprivileged maximum): a child writes this much before
@@ -200,10 +202,12 @@ class LocalLauncher:
                 process.streams[fd] = stream
                 self.loop.add_reader(fd, self._on_readable, process, fd)
         try:
-            process.pidfd = os.pidfd_open(popen.pid)
-        except OSError:  # process already reaped by someone else, or no pidfd support
+            process.pidfd = open_pidfd(popen.pid)
+        except OSError:
+            # no pidfd support (Linux < 5.3, some sandboxes), or no descriptor left (EMFILE:
+            # another thread took the last one): fall back to polling for the exit
             process.pidfd = -1
-            self.loop.call_soon(self._on_exit_ready, process)
+            self.loop.call_soon(self._poll_exit, process)
         else:
             self.loop.add_reader(process.pidfd, self._on_exit_ready, process)
         return process
@@ -237,6 +241,11 @@ class LocalLauncher:
         status = self._collect(process)
         if status is not None:
             process.on_exit(status, seen)
+
+    def _poll_exit(self, process: LocalProcess) -> None:
+        self._on_exit_ready(process)
+        if process.status is None:
+            self.loop.call_later(EXIT_POLL_INTERVAL, self._poll_exit, process)
 
     def _collect(self, process: LocalProcess) -> ExitStatus | None:
         try:
@@ -305,6 +314,11 @@ class LocalLauncher:
         self.loop.remove_reader(fd)
         stream = process.streams.pop(fd)
         stream.close()  # type: ignore[attr-defined]
+
+
+def open_pidfd(pid: int) -> int:
+    """A pidfd of process ``pid``: readable once it exits (raise OSError)."""
+    return os.pidfd_open(pid)
 
 
 def _group_alive(pgid: int) -> bool:

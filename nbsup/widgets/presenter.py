@@ -58,6 +58,7 @@ class Presenter:
             program._supervisor._runner.driver.slots[program.name].channels.values()
         )
         program.add_record_listener(self._on_record)
+        program.observe(self._on_log_error, names="log_error")
         for channel in self._channels:
             channel.add_listener(self.throttle.poke)
         self._flush()
@@ -66,6 +67,9 @@ class Presenter:
 
     def _on_record(self, record: EventRecord) -> None:
         self.model.add(record)
+        self.throttle.poke()
+
+    def _on_log_error(self, change: object) -> None:
         self.throttle.poke()
 
     def set_note(self, note: str) -> None:
@@ -96,6 +100,7 @@ class Presenter:
             stdout=channels["stdout"].tail(4096) if "stdout" in channels else b"",
             stderr=channels["stderr"].tail(4096) if "stderr" in channels else b"",
             note=self.note,
+            log_error=p.log_error,
         )
 
     def _explain(self, records: list[EventRecord]) -> list[str]:
@@ -149,5 +154,6 @@ class Presenter:
             self._ticker.cancel()
             self._ticker = None
         self.program.remove_record_listener(self._on_record)
+        self.program.unobserve(self._on_log_error, names="log_error")
         for channel in self._channels:
             channel.remove_listener(self.throttle.poke)

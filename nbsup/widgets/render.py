@@ -73,6 +73,11 @@ def card_html(snapshot: CardSnapshot) -> str:
     # RUNNING's description already says "pid N, uptime ..."
     pid = "" if s.state is ProcessState.RUNNING else (f"pid {s.pid}" if s.pid else "no process")
     note = f'<div class="nbsup-note">{html.escape(s.note)}</div>' if s.note else ""
+    if s.log_error:
+        note += (
+            '<div class="nbsup-log-error" style="color:#b45309">'
+            f"⚠ log file: {html.escape(s.log_error)} (output kept in memory)</div>"
+        )
     return (
         f'{CSS}<div class="nbsup-card" data-program="{html.escape(s.name)}" '
         f'data-state="{s.state.value}">'
@@ -96,6 +101,8 @@ def card_text(snapshot: CardSnapshot) -> str:
     if s.countdown is not None:
         lines.append(f"  {s.countdown.label}")
     lines.append(f"  {exit_text(s.last_exit)}; restarts {s.restarts}, failures {s.failures}")
+    if s.log_error:
+        lines.append(f"  log file: {s.log_error}")
     tail = ansi.last_lines(ansi.plain(ansi.decode(s.stdout)), 5)
     lines += [f"  | {line}" for line in tail]
     return "\n".join(lines)

@@ -61,6 +61,7 @@ class CardSnapshot:
     stderr: bytes = b""
     note: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    log_error: str | None = None
 
 
 class CardModel:

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import logging
 import os
+import resource
 import select
 import shlex
 import signal
@@ -45,6 +46,7 @@ from sim_support import simulated_supervisor
 
 from nbsup import Fault, FaultCode, ProcessState
 from nbsup.ctl import Supervisorctl
+from nbsup.runtime import launcher as launcher_module
 from nbsup.runtime.driver import Driver
 from nbsup.runtime.journal import Journal
 from nbsup.runtime.launcher import READ_SIZE
@@ -786,3 +788,45 @@ def test_fd_and_process_exhaustion_at_spawn(tmp_path: Path) -> None:
     assert healthy.state is ProcessState.RUNNING
     assert [f.name for f in launcher.processes].count("healthy") == 2
     assert sup.shutdown(30)
+
+
+def test_real_descriptor_exhaustion_at_spawn(
+    faults: FaultRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For real: with this process out of file descriptors (RLIMIT_NOFILE lowered to what
+    is open), a start fails with supervisord's EMFILE spawnerr and backs off; once
+    descriptors are available again the retry runs. And a process whose pidfd alone could
+    not be opened (another thread took the last descriptor right after the fork) still has
+    its exit noticed: the launcher falls back to polling for it."""
+    p = faults.add("emfile", "--report", "--run", "inf", startsecs=0.2, autostart=False)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 1, hard))
+    try:
+        p.start()
+        p.wait_for("BACKOFF", timeout=10)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    p.wait_for("RUNNING", timeout=15)
+    faults.report(p)
+    assert faults.transitions("emfile") == [
+        ("STOPPED", "STARTING"),
+        ("STARTING", "BACKOFF"),
+        ("BACKOFF", "STARTING"),
+        ("STARTING", "RUNNING"),
+    ]
+    backoff = faults.records("emfile")[1]
+    assert backoff["pid"] is None and backoff["tries"] == 1
+    assert backoff["message"] == "spawnerr: too many open files to spawn 'emfile'"
+    assert "INFO spawnerr: too many open files to spawn 'emfile'" in faults.log_lines()
+
+    def no_descriptor_left(pid: int) -> int:
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    monkeypatch.setattr(launcher_module, "open_pidfd", no_descriptor_left)
+    polled = faults.add(
+        "polled", "--report", "--run", 0.5, "--exit", 3, startsecs=0.2, autorestart=False
+    )
+    faults.report(polled)
+    polled.wait_for("EXITED", timeout=10)
+    assert faults.transitions("polled") == STARTED_RUNNING_EXITED
+    assert faults.records("polled")[2]["message"] == "exited: polled (exit status 3; not expected)"

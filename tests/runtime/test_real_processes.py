@@ -364,7 +364,10 @@ def test_environment_directory_redirect_and_sessions(harness, tmp_path, monkeypa
         "plain-stdout.log",
         "redirected-stdout.log",
     ]
-    assert (logs / "plain-stderr.log").read_text() == "to-stderr\n"
+    spawned, output = (logs / "plain-stderr.log").read_text().splitlines(keepends=True)
+    assert spawned == f"==> nbsup: attempt 1 spawned, pid {plain.pid}, {spawned[-24:]}"
+    assert output == "to-stderr\n"
+    assert plain.attempt_log(1, "stderr") == "to-stderr\n"  # without the marker
     assert "to-stderr\n" in (logs / "redirected-stdout.log").read_text()
 
 
@@ -384,7 +387,12 @@ def test_output_files_tail_and_memory_with_50_mb(harness):
     gc.collect()
     rss_before = harness.rss_kib()
     started = time.monotonic()
-    p = harness.add("big", "--quiet", "--write-bytes", size, "--stderr", "on-stderr", startsecs=0)
+    p = harness.add(
+        "big",
+        *("--quiet", "--write-bytes", size, "--stderr", "on-stderr"),
+        startsecs=0,
+        stdout_logfile_maxbytes=0,  # 50 MiB is the default: it would rotate at the end
+    )
     p.wait_for("EXITED", timeout=30)
     took = time.monotonic() - started
     gc.collect()
@@ -397,13 +405,15 @@ def test_output_files_tail_and_memory_with_50_mb(harness):
     assert [r["to_state"] for r in harness.records("big")] == ["STARTING", "RUNNING", "EXITED"]
     logs = harness.sup.session_dir / "logs"
     stdout_log = logs / "big-stdout.log"
-    assert stdout_log.stat().st_size == size
     digest = hashlib.sha1()
-    with open(stdout_log, "rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
+    with open(stdout_log, "rb") as file:  # a marker line, the output, a marker line
+        assert file.readline().startswith(b"==> nbsup: attempt 1 spawned")
+        for _ in range(size >> 20):
+            digest.update(file.read(1 << 20))
+        assert file.read().startswith(b"==> nbsup: attempt 1 exited (exit status 0)")
     assert digest.hexdigest() == expected.hexdigest()
-    assert (logs / "big-stderr.log").read_bytes() == b"on-stderr\n"
+    assert p.attempt_log(1, "stderr") == "on-stderr\n"
+    assert b"\non-stderr\n==> nbsup: attempt 1 exited" in (logs / "big-stderr.log").read_bytes()
 
     stdout = p.output_channel("stdout")
     tail_bytes = harness.sup.tail_bytes
