@@ -26,7 +26,6 @@ import nbsup
 from nbsup.core.record import COLUMNS
 
 PROGRAM = Path(__file__).resolve().with_name("faulty_program.py")
-SUPERVISOR_TRAITS = frozenset(nbsup.Supervisor.class_trait_names())
 
 
 def faulty(*args: object) -> str:
@@ -95,9 +94,7 @@ class FaultRun:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         # the log files must hold exactly what the programs wrote: no attempt marker lines
-        # (where this nbsup writes them)
-        quiet = {"attempt_markers": False} if "attempt_markers" in SUPERVISOR_TRAITS else {}
-        self.sup = nbsup.Supervisor(state_dir=str(tmp_path / "state"), **quiet)
+        self.sup = nbsup.Supervisor(state_dir=str(tmp_path / "state"), attempt_markers=False)
         self.watchdog = psutil.Process(self.sup._runner.driver.launcher.watchdog.pid)
         self.tracked: dict[int, psutil.Process] = {}
         self.closed = False

@@ -9,8 +9,8 @@ Run it as ``python -S faulty_program.py [options]``; the steps happen in the ord
 --grandchildren N      fork N grandchildren (same process group) that sleep until killed
 --daemonize FILE       double fork + setsid: a daemon in a session of its own that writes
                        its pid to FILE, closes its stdio and sleeps until killed
---vfork-hang           vfork a child that never execs: this process then sleeps in the
-                       kernel (state D, uninterruptible) until the child dies
+--vfork-hang           vfork a child that never execs (it prints ``VFORKED``): this
+                       process then sleeps in the kernel (state D) until the child dies
 --report               print ``READY {json}`` (pid, pgid, sid, grandchildren, daemon)
 --emit CHANNEL HEX     write these bytes (hex) to stdout or stderr with one write each
 --close WHICH          close stdout, stderr or both
@@ -141,7 +141,8 @@ def main() -> None:
 
             sys.stdout.flush()
             libc = ctypes.CDLL(None, use_errno=True)
-            if libc.vfork() == 0:  # the child shares our memory: call nothing but pause
+            if libc.vfork() == 0:  # the child shares our memory: say so, then only pause
+                libc.write(1, b"VFORKED\n", 8)
                 libc.pause()
         elif step == "--report":
             import json

@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import gc
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -56,9 +55,6 @@ from nbsup.testing import FakeClock, FakeLauncher, Life
 from nbsup.widgets.ansi import to_html
 
 pytestmark = pytest.mark.realprocess
-
-#: Whether this nbsup rotates output logs (stdout_logfile_maxbytes / _backups).
-ROTATES = importlib.util.find_spec("nbsup.runtime.logfile") is not None
 
 STARTED_RUNNING_EXITED = [("STOPPED", "STARTING"), ("STARTING", "RUNNING"), ("RUNNING", "EXITED")]
 RUNNING_THEN_STOPPED = [
@@ -234,6 +230,7 @@ def test_sigterm_ignored_escalates_to_one_sigkill(faults: FaultRun) -> None:
     pids = {p.name: faults.report(p)["pid"] for p in (stubborn, hung)}
     for p in (stubborn, hung):
         p.wait_for("RUNNING", timeout=10)
+    faults.wait_output(hung, "VFORKED")
     vforked = faults.track_tree(pids["hung"])
     assert len(vforked) == 2, vforked  # the hung parent and its vfork child
     stat = proc_stat(pids["hung"])
@@ -326,7 +323,8 @@ def test_grandchildren_do_not_outlive_their_program(faults: FaultRun) -> None:
     SIGKILL stopwaitsecs after it: after an exit, and after a stop whose leader handled
     SIGTERM and exited while its grandchildren ignored it. A program that keeps its
     grandchildren is stopped as a group. With killasgroup=false (supervisord's default)
-    they are left running, as supervisord leaves them, until the supervisor shuts down."""
+    they are left running, as supervisord leaves them, until the supervisor shuts down; so
+    are leftovers whose SIGKILL is not due yet (the watchdog kills them as it exits)."""
     exits = faults.add(
         "exits",
         *("--ignore-term", "--grandchildren", 2, "--report", "--run", 0.4),
@@ -352,13 +350,20 @@ def test_grandchildren_do_not_outlive_their_program(faults: FaultRun) -> None:
         stopasgroup=False,
         killasgroup=False,
     )
-    programs = (exits, handles, keeps, legacy)
+    patient = faults.add(
+        "patient",
+        *("--ignore-term", "--grandchildren", 1, "--report", "--run", 0.4),
+        startsecs=0.1,
+        autorestart=False,
+        stopwaitsecs=60,
+    )
+    programs = (exits, handles, keeps, legacy, patient)
     grandchildren = {p.name: faults.report(p)["grandchildren"] for p in programs}
     for p in programs:
         p.wait_for("RUNNING", "EXITED", timeout=10)
     handles.stop(wait=False)
     keeps.stop(wait=False)
-    for p in (exits, legacy):
+    for p in (exits, legacy, patient):
         p.wait_for("EXITED", timeout=10)
     for p in (handles, keeps):
         p.wait_for("STOPPED", timeout=10)
@@ -381,9 +386,11 @@ def test_grandchildren_do_not_outlive_their_program(faults: FaultRun) -> None:
     assert faults.records("keeps")[3]["message"] == "stopped: keeps (terminated by SIGTERM)"
     assert faults.records("keeps")[3]["elapsed"] - faults.records("keeps")[2]["elapsed"] < 2.5
 
-    # the legacy leftover is part of a group the watchdog knows: the shutdown kills it
+    # at the shutdown, the watchdog kills the groups it knows: the legacy leftover, and the
+    # patient one whose SIGKILL was due a minute later (stop signal, 1 s grace, SIGKILL)
+    assert faults.running(grandchildren["patient"]) == grandchildren["patient"]
     assert faults.sup.shutdown(30)
-    assert not faults.wait_gone(grandchildren["legacy"], 5.0)
+    assert not faults.wait_gone(grandchildren["legacy"] + grandchildren["patient"], 5.0)
 
 
 # --------------------------------------------------------------------------- 5. daemons
@@ -604,8 +611,9 @@ def test_50_mb_line_without_newline(faults: FaultRun) -> None:
 
 @pytest.mark.slow
 def test_500_mb_flood(faults: FaultRun) -> None:
-    """500 MiB of output as fast as the program can write it: the log file is complete and
-    in order (same digest) and the kernel's peak memory grows by a few MiB at most."""
+    """500 MiB of output as fast as the program can write it: the log files are complete
+    and in order (same digest), rotated every 50 MiB into the 10 backups supervisord's
+    defaults keep, and the kernel's peak memory grows by a few MiB at most."""
     size = 500 << 20
     expected, last = sha1_of_blocks(flood_block, size)
     gc.collect()
@@ -626,13 +634,11 @@ def test_500_mb_flood(faults: FaultRun) -> None:
     measure("500 MiB flood: log files", sizes)
     assert sum(sizes) == size  # the defaults keep 10 backups of 50 MiB: nothing is lost
     assert sha1_of_files(files) == expected
-    if ROTATES:  # each backup rotated once it held 50 MiB, by less than one read more
-        maxbytes = p.options.stdout_logfile_maxbytes
-        assert maxbytes == 50 << 20 and len(files) in (10, 11)
-        assert all(maxbytes <= size < maxbytes + READ_SIZE for size in sizes[:-1])
-        assert sizes[-1] < maxbytes
-    else:
-        assert len(files) == 1
+    # rotated (supervisord's defaults): each backup once it held 50 MiB, by < one read more
+    maxbytes = p.options.stdout_logfile_maxbytes
+    assert maxbytes == 50 << 20 and len(files) in (10, 11)
+    assert all(maxbytes <= size < maxbytes + READ_SIZE for size in sizes[:-1])
+    assert sizes[-1] < maxbytes
     assert p.output_channel().tail() == last[-faults.sup.tail_bytes :]
 
 
