@@ -42,6 +42,7 @@ tail [-f] [-BYTES] name [stdout|stderr]
 clear name [...] | all       empty programs' output logs
 pid [name | all]             the kernel's pid, or programs' pids
 remove name [...]            forget stopped programs
+serve [address] | serve stop serve supervisord's XML-RPC (the real supervisorctl connects)
 help                         this text"""
 
 
@@ -230,6 +231,31 @@ class Supervisorctl:
                     waited += 0.25
         except KeyboardInterrupt:
             return
+
+    def do_serve(self, args: list[str], write: Write) -> None:
+        sup = self.supervisor
+        if args == ["stop"]:
+            serving = sup.rpc_info is not None
+            sup.rpc_enabled = False
+            write("stopped serving XML-RPC" if serving else "Error: not serving XML-RPC")
+            return
+        if len(args) > 1:
+            write("Error: serve takes one address (unix:///path, host:port) or stop")
+            return
+        previous = sup.rpc_address
+        try:
+            if args:
+                sup.rpc_address = args[0]
+            sup.rpc_enabled = True
+        except (OSError, ValueError) as error:
+            sup.rpc_address = previous
+            write(f"Error: cannot serve XML-RPC: {error}")
+            return
+        info = sup.rpc_info
+        write(f"serving supervisord's XML-RPC interface on {info.url}")
+        write("connect with:")
+        write(f"  {info.command('status')}")
+        write(f"  supervisorctl -c {shlex.quote(str(info.config_path))} status")
 
     # ------------------------------------------------------------------ helpers
 

@@ -26,6 +26,7 @@ from traitlets import (
     Int,
     List,
     TraitError,
+    Type,
     Unicode,
     Union,
     observe,
@@ -164,6 +165,21 @@ class Supervisor(Configurable):
     ).tag(config=True)
     tail_bytes = Int(64 * 1024, help="Bytes of each output stream kept in memory.").tag(config=True)
     program_names = List(Unicode(), read_only=True, help="The programs' names, in order added.")
+    rpc_enabled = Bool(
+        False, help="Serve supervisord's XML-RPC interface (the real supervisorctl connects)."
+    ).tag(config=True)
+    rpc_address = Unicode(
+        "",
+        help="XML-RPC address: '' (a unix socket in the session folder), unix:///path, host:port.",
+    ).tag(config=True)
+    rpc_auth = Bool(
+        True, help="XML-RPC requires HTTP basic auth (user nbsup, random password)."
+    ).tag(config=True)
+    rpc_server_class = Type(
+        default_value="nbsup.rpc.server.RpcServer",
+        klass=object,
+        help="The XML-RPC server: (supervisor, address=, auth=), start(), stop(), info.",
+    ).tag(config=True)
 
     def __init__(self, runner: Runner | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -174,6 +190,7 @@ class Supervisor(Configurable):
         self.session_dir: Path | None = None
         self._nbsup_dashboard: Any = None  # the one live dashboard (nbsup.widgets)
         self._nbsup_views: set[Any] = set()  # live widget presenters, sharing one budget
+        self._rpc_server: Any = None
         if runner is None:
             self.session_dir = _session_folder(Path(self.state_dir))
             runner = ThreadRunner(self._on_transition, self.session_dir, self.tail_bytes)
@@ -181,6 +198,8 @@ class Supervisor(Configurable):
         self._runner = runner
         runner.driver.on_log_error = self._on_log_error
         runner.driver.markers = self.attempt_markers
+        if self.rpc_enabled:
+            self._serve_rpc()
 
     # ------------------------------------------------------------------ programs
 
@@ -354,11 +373,43 @@ class Supervisor(Configurable):
         finalizer = getattr(self, "_finalizer", None)
         if finalizer is not None:
             finalizer.detach()
+        self.rpc_enabled = False
         return self._runner.shutdown(timeout)
 
     @property
     def closed(self) -> bool:
         return bool(getattr(self._runner, "_closed", False))
+
+    # ------------------------------------------------------------------ XML-RPC
+
+    @property
+    def rpc_info(self) -> Any:
+        """Where XML-RPC is served and how to log in, or None when it is not: a
+        :class:`nbsup.rpc.RpcInfo` (``url``, ``username``, ``password``, ``config_path``,
+        ``command()``: the supervisorctl command line)."""
+        server = self._rpc_server
+        return None if server is None else server.info
+
+    @observe("rpc_enabled", "rpc_address", "rpc_auth")
+    def _rpc_changed(self, change: Any) -> None:
+        if getattr(self, "_runner", None) is None:
+            return  # __init__ starts serving once the supervisor is ready
+        server, self._rpc_server = self._rpc_server, None
+        if server is not None:
+            server.stop()
+        if self.rpc_enabled and not self.closed:
+            self._serve_rpc()
+
+    def _serve_rpc(self) -> None:
+        # the server class is named, not imported: nbsup.rpc is a layer above this module
+        factory: Any = self.rpc_server_class
+        try:
+            server = factory(self, address=self.rpc_address, auth=self.rpc_auth)
+            server.start()
+        except BaseException:
+            self.rpc_enabled = False
+            raise
+        self._rpc_server = server
 
     # ------------------------------------------------------------------ internals
 
