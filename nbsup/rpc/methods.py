@@ -34,7 +34,7 @@ def _each(programs: list[Program], action: Callable[[Program], object], wait: bo
     programs are started (or stopped) together and waited for side by side."""
     if not wait or len(programs) < 2:
         return [outcome(p, action) for p in programs]
-    workers = min(16, len(programs))
+    workers = min(64, len(programs))  # threads that mostly wait on an event
     with ThreadPoolExecutor(workers, thread_name_prefix="nbsup-rpc-each") as pool:
         futures = [pool.submit(outcome, p, action) for p in programs]
         return [future.result() for future in futures]
