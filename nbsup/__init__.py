@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .core.backoff import BackoffPolicy, ExponentialBackoff, LinearBackoff
-from .core.errors import Fault, FaultCode, NbsupError, OptionError
+from .core.errors import Fault, FaultCode, LogUnavailable, NbsupError, OptionError
 from .core.states import ProcessState
 
 if TYPE_CHECKING:
@@ -24,11 +24,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackoffPolicy",
+    "ConfigError",
     "ExponentialBackoff",
     "Fault",
     "FaultCode",
     "LinearBackoff",
     "LintWarning",
+    "LogUnavailable",
     "NbsupError",
     "OptionError",
     "ProcessState",
@@ -65,6 +67,7 @@ _LAZY = {
     "history": "analysis",
     "sessions": "analysis",
     "ProgramCard": "widgets",
+    "ConfigError": "config",
 }
 
 

@@ -15,7 +15,7 @@ def test_all_names_resolve() -> None:
 
 def test_public_api_is_exactly() -> None:
     assert set(nbsup.__all__) == {
-        "BackoffPolicy", "ExponentialBackoff", "Fault", "FaultCode", "LinearBackoff",
+        "BackoffPolicy", "ConfigError", "ExponentialBackoff", "LogUnavailable", "Fault", "FaultCode", "LinearBackoff",
         "LintWarning", "NbsupError", "OptionError", "ProcessState", "Program", "ProgramCard",
         "Supervisor", "__version__", "dashboard", "explain", "explore", "lint", "read_events",
         "read_supervisord_log", "simulate", "history", "sessions",
