@@ -143,6 +143,8 @@ class LocalLauncher:
         self.loop = loop
         self.watchdog = watchdog if watchdog is not None else Watchdog()
         self.base_environment: Mapping[str, str] = os.environ
+        self._guard_fd = -1
+        self._watch_guard()
 
     def check(self, options: ProgramOptions) -> CommandError | None:
         try:
@@ -230,7 +232,28 @@ class LocalLauncher:
         return self._collect(process)
 
     def close(self) -> None:
+        self._unwatch_guard()
         self.watchdog.close()
+
+    def _watch_guard(self) -> None:
+        """Replace the watchdog's guard as soon as it dies (someone killed it)."""
+        try:
+            self._guard_fd = open_pidfd(self.watchdog.pid)
+        except OSError:  # no pidfd: the guard is not replaced
+            self._guard_fd = -1
+            return
+        self.loop.add_reader(self._guard_fd, self._on_guard_exit)
+
+    def _unwatch_guard(self) -> None:
+        if self._guard_fd >= 0:
+            self.loop.remove_reader(self._guard_fd)
+            os.close(self._guard_fd)
+            self._guard_fd = -1
+
+    def _on_guard_exit(self) -> None:
+        self._unwatch_guard()
+        if self.watchdog.restart():
+            self._watch_guard()
 
     # ------------------------------------------------------------------ internals
 

@@ -21,8 +21,12 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 GRACE_SECONDS = 1.0
+#: A guard that dies younger than this, this many times in a row, is not replaced again.
+QUICK_DEATH_SECONDS = 1.0
+MAX_QUICK_DEATHS = 5
 
 _GUARD = r"""
 import os, select, signal, sys, time
@@ -100,10 +104,25 @@ for pgid in alive:
 
 
 class Watchdog:
-    """The kernel's side of the guard process; all methods are cheap pipe writes."""
+    """The kernel's side of the guard process; all methods are cheap pipe writes.
+
+    It also remembers what it told the guard, so that a guard that died (killed by someone
+    else) can be replaced by :meth:`restart` with the same groups: the launcher calls it as
+    soon as the guard's pidfd says it exited.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._groups: dict[int, int] = {}  # pgid: stop signal
+        self._sweeps: dict[int, tuple[float, float]] = {}  # pgid: (monotonic due, repeat)
+        self._closed = False
+        self._quick_deaths = 0
+        #: How many times the guard was replaced.
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
         self._process = subprocess.Popen(
             [sys.executable, "-S", "-c", _GUARD, str(GRACE_SECONDS)],
             stdin=subprocess.PIPE,
@@ -112,6 +131,7 @@ class Watchdog:
             start_new_session=True,
             close_fds=True,
         )
+        self._started = time.monotonic()
         assert self._process.stdin is not None
         self._fd = self._process.stdin.fileno()
 
@@ -119,32 +139,88 @@ class Watchdog:
     def pid(self) -> int:
         return self._process.pid
 
-    def _write(self, line: str) -> None:
-        with self._lock:
-            try:
-                os.write(self._fd, line.encode())
-            except OSError:
-                pass
+    def _write(self, line: str) -> None:  # with the lock held
+        try:
+            os.write(self._fd, line.encode())
+        except OSError:
+            pass
 
     def watch(self, pgid: int, stopsignal: int) -> None:
         """Kill group ``pgid`` (first with ``stopsignal``) if the kernel dies."""
-        self._write(f"+{pgid} {int(stopsignal)}\n")
+        with self._lock:
+            self._groups[pgid] = int(stopsignal)
+            self._sweeps.pop(pgid, None)
+            self._write(f"+{pgid} {int(stopsignal)}\n")
 
     def forget(self, pgid: int) -> None:
         """Group ``pgid`` is gone: never signal it."""
-        self._write(f"-{pgid}\n")
+        with self._lock:
+            self._groups.pop(pgid, None)
+            self._sweeps.pop(pgid, None)
+            self._write(f"-{pgid}\n")
 
     def sweep(self, pgid: int, delay: float, repeat: float) -> None:
         """Group ``pgid``'s leader ended but members live on: SIGKILL the group in ``delay``
         seconds, again every ``repeat`` seconds while a live member is left, then forget it."""
-        self._write(f"~{pgid} {max(0.0, delay):.6f} {repeat:.6f}\n")
+        delay = max(0.0, delay)
+        with self._lock:
+            self._sweeps[pgid] = (time.monotonic() + delay, repeat)
+            self._write(f"~{pgid} {delay:.6f} {repeat:.6f}\n")
+
+    def restart(self) -> bool:
+        """Replace a guard that died, telling the new one every group still alive.
+
+        Returns False (and does nothing) once closed, or after the guard died young
+        :data:`MAX_QUICK_DEATHS` times in a row (something kills it at once: give up).
+        """
+        with self._lock:
+            if self._closed:
+                return False
+            try:
+                self._process.wait(1.0)
+            except subprocess.TimeoutExpired:
+                return False  # not dead after all
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+            young = time.monotonic() - self._started < QUICK_DEATH_SECONDS
+            self._quick_deaths = self._quick_deaths + 1 if young else 0
+            if self._quick_deaths > MAX_QUICK_DEATHS:
+                return False
+            self._start()
+            now = time.monotonic()
+            for pgid, stopsignal in list(self._groups.items()):
+                if not _group_alive(pgid):  # gone meanwhile (or swept by the old guard)
+                    del self._groups[pgid]
+                    self._sweeps.pop(pgid, None)
+                    continue
+                self._write(f"+{pgid} {stopsignal}\n")
+                if pgid in self._sweeps:
+                    due, repeat = self._sweeps[pgid]
+                    self._write(f"~{pgid} {max(0.0, due - now):.6f} {repeat:.6f}\n")
+            self.restarts += 1
+            self._changed.notify_all()
+            return True
+
+    def wait_restarted(self, count: int, timeout: float) -> bool:
+        """Block until the guard has been replaced ``count`` times in all (for tests)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.restarts >= count, timeout)
 
     def close(self) -> None:
         """Let the guard exit (every program was stopped)."""
         with self._lock:
+            self._closed = True
             if self._process.stdin and not self._process.stdin.closed:
                 self._process.stdin.close()
         try:
             self._process.wait(GRACE_SECONDS + 2)
         except subprocess.TimeoutExpired:
             self._process.kill()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True

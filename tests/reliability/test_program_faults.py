@@ -480,6 +480,66 @@ def test_daemonizing_program_escapes_and_is_documented(faults: FaultRun, tmp_pat
         faults.kill(faults.running())
 
 
+GUARD_KILLED_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, threading
+    import nbsup
+
+    sup = nbsup.Supervisor(state_dir=sys.argv[1])
+    watchdog = sup._runner.driver.launcher.watchdog
+    p = sup.add_program("guarded", command=sys.argv[2], startsecs=0)
+    out = p.output_channel("stdout")
+    while b"}" not in out.read_since(0)[0]:
+        out.wait_for_more(out.read_since(0)[1], 10)
+    line = out.read_since(0)[0].decode().split("READY ", 1)[1].splitlines()[0]
+    print(json.dumps({"watchdog": watchdog.pid, "program": json.loads(line)}), flush=True)
+    replaced = watchdog.wait_restarted(1, 30)
+    print(json.dumps({"replaced": replaced, "watchdog": watchdog.pid}), flush=True)
+    threading.Event().wait()
+    """
+)
+
+
+def test_a_killed_watchdog_is_replaced(faults: FaultRun, tmp_path: Path) -> None:
+    """If something kills the watchdog's guard process, nbsup notices at once (its pidfd)
+    and starts a new one that knows every live group: a kernel SIGKILLed afterwards still
+    takes its program and the program's grandchild (ignoring SIGTERM) with it."""
+    kernel = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            GUARD_KILLED_SCRIPT,
+            str(tmp_path / "kernel-state"),
+            faulty("--ignore-term", "--grandchildren", 1, "--report", "--run", "inf"),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert kernel.stdout is not None
+        ready, _, _ = select.select([kernel.stdout], [], [], 60)
+        assert ready, "the kernel script did not report its program"
+        first = json.loads(kernel.stdout.readline())
+        program = [first["program"]["pid"], *first["program"]["grandchildren"]]
+        faults.track([first["watchdog"], *program])
+        os.kill(first["watchdog"], signal.SIGKILL)
+        ready, _, _ = select.select([kernel.stdout], [], [], 30)
+        assert ready, "the kernel script did not report the new watchdog"
+        second = json.loads(kernel.stdout.readline())
+        faults.track([second["watchdog"]])
+        assert second["replaced"] and second["watchdog"] != first["watchdog"]
+        assert faults.running(program) == sorted(program)  # nothing happened to the program
+
+        kernel.kill()
+        kernel.wait(10)
+        assert not faults.wait_gone([*program, second["watchdog"]], 10.0)
+        assert not members(first["program"]["pid"])
+    finally:
+        if kernel.poll() is None:
+            kernel.kill()
+            kernel.wait(10)
+        faults.kill(faults.running())
+
+
 # --------------------------------------------------------------------------- 6. closed stdio
 
 
