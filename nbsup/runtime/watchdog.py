@@ -27,6 +27,8 @@ GRACE_SECONDS = 1.0
 #: A guard that dies younger than this, this many times in a row, is not replaced again.
 QUICK_DEATH_SECONDS = 1.0
 MAX_QUICK_DEATHS = 5
+#: Swept groups remembered before the gone ones are forgotten.
+PRUNE_AT = 64
 
 _GUARD = r"""
 import os, select, signal, sys, time
@@ -38,13 +40,18 @@ def send(pgid, sig):
         return True
     except OSError:
         return False
-def running(pgid):
-    # a zombie still counts for killpg, and orphans' zombies wait for an init that may
-    # never reap them: look for a member that is not one
+def running(pgids):
+    # the groups among pgids with a live member: a zombie still counts for killpg, and
+    # orphans' zombies wait for an init that may never reap them. One scan of /proc for
+    # all of them (it takes tens of milliseconds on a busy machine)
+    pgids = [pgid for pgid in pgids if send(pgid, 0)]
+    if not pgids:
+        return set()
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return send(pgid, 0)
+        return set(pgids)
+    wanted, found = set(pgids), set()
     for entry in entries:
         try:
             with open("/proc/" + entry + "/stat") as file:
@@ -52,9 +59,9 @@ def running(pgid):
         except (OSError, ValueError):
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            return True
-    return False
+        if fields[0] != "Z" and int(fields[2]) in wanted:
+            found.add(int(fields[2]))
+    return found
 def handle(line):
     parts = line.split()
     if not parts:
@@ -70,12 +77,12 @@ def handle(line):
         sweeps[pgid] = (time.monotonic() + float(parts[1]), float(parts[2]))
 def sweep_due():
     now = time.monotonic()
-    for pgid, (due, repeat) in list(sweeps.items()):
-        if due > now:
-            continue
-        if send(pgid, 0) and running(pgid):
+    due = [pgid for pgid, (when, _) in sweeps.items() if when <= now]
+    live = running(due)
+    for pgid in due:
+        if pgid in live:
             send(pgid, signal.SIGKILL)
-            sweeps[pgid] = (now + repeat, repeat)
+            sweeps[pgid] = (now + sweeps[pgid][1], sweeps[pgid][1])
         else:
             del sweeps[pgid]
             groups.pop(pgid, None)
@@ -97,7 +104,7 @@ alive = [pgid for pgid, sig in groups.items() if send(pgid, sig)]
 deadline = time.monotonic() + float(sys.argv[1])
 while alive and time.monotonic() < deadline:
     time.sleep(0.05)
-    alive = [pgid for pgid in alive if running(pgid)]
+    alive = list(running(alive))
 for pgid in alive:
     send(pgid, signal.SIGKILL)
 """
@@ -118,6 +125,7 @@ class Watchdog:
         self._sweeps: dict[int, tuple[float, float]] = {}  # pgid: (monotonic due, repeat)
         self._closed = False
         self._quick_deaths = 0
+        self._prune_at = PRUNE_AT
         #: How many times the guard was replaced.
         self.restarts = 0
         self._start()
@@ -166,6 +174,16 @@ class Watchdog:
         with self._lock:
             self._sweeps[pgid] = (time.monotonic() + delay, repeat)
             self._write(f"~{pgid} {delay:.6f} {repeat:.6f}\n")
+            if len(self._sweeps) > self._prune_at:
+                self._prune()
+
+    def _prune(self) -> None:  # with the lock held
+        """Forget the swept groups that are gone (the guard forgets them by itself): a
+        program that leaves grandchildren at every restart must not grow this forever."""
+        for pgid in [pgid for pgid in self._sweeps if not _group_alive(pgid)]:
+            del self._sweeps[pgid]
+            self._groups.pop(pgid, None)
+        self._prune_at = max(PRUNE_AT, 2 * len(self._sweeps))
 
     def restart(self) -> bool:
         """Replace a guard that died, telling the new one every group still alive.

@@ -105,14 +105,26 @@ class FaultRun:
         """Add a program running ``faulty_program.py`` with ``args``."""
         return self.sup.add_program(name, command=faulty(*args), **options)
 
-    def track(self, pids: Iterable[int]) -> None:
-        """Remember these processes: the test fails if any still runs at close."""
+    def track(
+        self, pids: Iterable[int], born_by: float | None = None, faulty_only: bool = False
+    ) -> None:
+        """Remember these processes: the test fails if any still runs at close.
+
+        A pid whose process is gone is skipped; so is one reused by a process started after
+        ``born_by`` (epoch seconds) or, with ``faulty_only``, not running faulty_program.py.
+        """
         for pid in pids:
-            if pid and pid not in self.tracked:
-                try:
-                    self.tracked[pid] = psutil.Process(pid)
-                except psutil.NoSuchProcess:
-                    pass
+            if not pid or pid in self.tracked:
+                continue
+            try:
+                proc = psutil.Process(pid)
+                if born_by is not None and proc.create_time() > born_by:
+                    continue
+                if faulty_only and str(PROGRAM) not in proc.cmdline():
+                    continue
+            except psutil.Error:
+                continue
+            self.tracked[pid] = proc
 
     def track_tree(self, pid: int) -> list[int]:
         """Track ``pid``, its descendants and its group's and session's members; return them."""
@@ -133,7 +145,10 @@ class FaultRun:
             text = self.wait_output(program, line + "\n", timeout=timeout)
             line = text[text.index("READY ") :].split("\n")[0]
         info: dict[str, Any] = json.loads(line[len("READY ") :])
-        self.track([info["pid"], *info.get("grandchildren", []), info.get("daemon", 0)])
+        self.track(
+            [info["pid"], *info.get("grandchildren", []), info.get("daemon", 0)],
+            faulty_only=True,
+        )
         self.track_tree(info["pid"])
         return info
 
@@ -232,14 +247,14 @@ class FaultRun:
     # ------------------------------------------------------------------ processes
 
     def running(self, pids: Iterable[int] | None = None) -> list[int]:
-        """The tracked processes (all, or these) that still run."""
-        wanted = self.tracked if pids is None else {p: self.tracked[p] for p in pids}
-        return sorted(pid for pid, proc in wanted.items() if alive(proc))
+        """The tracked processes (all, or these) that still run (an untracked pid: gone)."""
+        wanted = self.tracked if pids is None else {p: self.tracked.get(p) for p in pids}
+        return sorted(pid for pid, proc in wanted.items() if proc is not None and alive(proc))
 
     def wait_gone(self, pids: Iterable[int], timeout: float) -> list[int]:
         """Block until these tracked processes have ended; return those still running."""
         pids = list(pids)
-        wait_exited([p for p in pids if alive(self.tracked[p])], timeout)
+        wait_exited(self.running(pids), timeout)
         return self.running(pids)
 
     def kill(self, pids: Iterable[int]) -> None:
@@ -258,8 +273,13 @@ class FaultRun:
             return
         self.closed = True
         finished = self.sup.shutdown(30)
-        leaders = {r["pid"] for r in self.records() if r["pid"]}
-        self.track(leaders)
+        spawned: dict[int, float] = {}
+        for record in self.records():
+            if record["pid"]:
+                spawned.setdefault(record["pid"], record["time"])
+        for pid, when in spawned.items():
+            self.track([pid], born_by=when + 1.0)  # not a later process with its pid
+        leaders = set(spawned)
         left = self.wait_gone(self.tracked, 5.0)
         stray = {pgid: found for pgid in sorted(leaders) if (found := members(pgid))}
         watchdog_gone = not wait_exited([self.watchdog.pid], 5.0) or not alive(self.watchdog)

@@ -399,6 +399,39 @@ def test_grandchildren_do_not_outlive_their_program(faults: FaultRun) -> None:
     assert not faults.wait_gone(grandchildren["legacy"] + grandchildren["patient"], 5.0)
 
 
+def test_restart_loop_leaving_grandchildren_stays_bounded(faults: FaultRun) -> None:
+    """A program that forks a grandchild (ignoring SIGTERM) and exits, restarted at once, 80
+    times: every leftover is SIGKILLed stopwaitsecs after its program ended, so they do not
+    pile up; the watchdog's memory of swept groups stays bounded (gone ones are pruned);
+    and after the shutdown none of the 80 grandchildren is left."""
+    restarts = 80
+    p = faults.add(
+        "litter",
+        *("--ignore-term", "--grandchildren", 1, "--report"),
+        startsecs=0,
+        autorestart=True,
+        restartpause=0,
+        stopwaitsecs=0.1,
+    )
+    faults.wait_entered(p, "EXITED", count=restarts, timeout=120)
+    p.stop(wait=False)
+    p.wait_for("STOPPED", "EXITED", timeout=10)
+    reports = [
+        json.loads(line[len("READY ") :])
+        for line in faults.logged(p).decode().splitlines()
+        if line.startswith("READY ")
+    ]
+    grandchildren = [pid for report in reports for pid in report["grandchildren"]]
+    faults.track(grandchildren, faulty_only=True)
+    assert len(grandchildren) >= restarts
+    watchdog = faults.sup._runner.driver.launcher.watchdog
+    remembered = faults.sup._runner.call(lambda: len(watchdog._sweeps))
+    measure("swept groups the watchdog remembers after 80 restarts", remembered)
+    assert remembered <= 64 + 8
+    assert len(faults.running(grandchildren)) <= 8  # only the latest ones, not yet swept
+    assert not faults.wait_gone(grandchildren, 10.0)
+
+
 # --------------------------------------------------------------------------- 5. daemons
 
 KERNEL_SCRIPT = textwrap.dedent(
