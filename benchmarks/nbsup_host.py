@@ -1,6 +1,7 @@
 """A process hosting one nbsup :class:`~nbsup.Supervisor`, driven by JSON lines on stdin.
 
-``python -m benchmarks.nbsup_host STATE_DIR`` (see :class:`benchmarks.procs.NbsupHost`).
+``python -m benchmarks.nbsup_host STATE_DIR [SETTINGS_JSON]`` (see
+:class:`benchmarks.procs.NbsupHost`); SETTINGS_JSON holds more Supervisor traits.
 Each command is one JSON object ``{"cmd": ..., ...}``; the reply is one JSON object on
 the original stdout (``{"error": ...}`` when it failed). Program output never reaches that
 stream: fd 1 is pointed at stderr before nbsup starts.
@@ -49,8 +50,8 @@ def _rss() -> int:
 class Host:
     """Carries out the commands on one Supervisor."""
 
-    def __init__(self, state_dir: str) -> None:
-        self.sup = nbsup.Supervisor(state_dir=state_dir)
+    def __init__(self, state_dir: str, settings: dict[str, Any] | None = None) -> None:
+        self.sup = nbsup.Supervisor(state_dir=state_dir, **(settings or {}))
 
     def _programs(self, names: list[str] | None) -> list[Any]:
         return list(self.sup) if names is None else [self.sup[n] for n in names]
@@ -121,7 +122,7 @@ def main(argv: list[str]) -> int:
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything printed goes to stderr, never into the replies
     sys.stdout = sys.stderr
-    host = Host(argv[0])
+    host = Host(argv[0], json.loads(argv[1]) if len(argv) > 1 else None)
     for line in sys.stdin:
         if not line.strip():
             continue

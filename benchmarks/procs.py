@@ -215,16 +215,18 @@ def wait_supervisord_states(
 class NbsupHost:
     """A Python process hosting one nbsup Supervisor (``python -m benchmarks.nbsup_host``).
 
-    Commands are JSON lines on its stdin; each gets one JSON line back (see that module).
+    ``settings`` are Supervisor traits (``{"attempt_markers": False}``). Commands are JSON
+    lines on its stdin; each gets one JSON line back (see that module).
     Between commands its main thread is blocked reading the pipe, so the process's CPU
     time is the supervisor's: its loop thread, plus nothing else.
     """
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, settings: dict[str, Any] | None = None) -> None:
         self.marker = uuid.uuid4().hex
         self._stderr = open(workdir / "nbsup_host.stderr", "wb")  # noqa: SIM115 (close())
+        argv = [sys.executable, "-m", "benchmarks.nbsup_host", str(workdir / "state")]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.nbsup_host", str(workdir / "state")],
+            [*argv, json.dumps(settings or {})],
             cwd=str(ROOT),
             env=_marker_env(self.marker),
             stdin=subprocess.PIPE,

@@ -50,3 +50,22 @@ def test_quick_benchmarks_write_result_rows(tmp_path: Path) -> None:
     assert throughput["nbsup"] > 0 and throughput["supervisord"] > 0 and throughput["limit"] > 0
     assert len(by_name["kernel_responsiveness"]) == 3
     assert "| benchmark" in done.stdout  # the table was printed
+
+
+@pytest.mark.timeout(120)
+def test_profiling_helper_runs(tmp_path: Path) -> None:
+    """``python -m benchmarks.profiling`` (used to find the causes of missed targets)."""
+    runs = (
+        ["scale", "--programs", "5", "--batched"],
+        ["flap", "--programs", "3", "--seconds", "0.5", "--without", "mirror,journal,env,watchdog"],
+    )
+    for args in runs:
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.profiling", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=100,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "loop thread" in done.stdout
