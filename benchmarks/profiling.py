@@ -134,7 +134,9 @@ def scale(programs: int, batched: bool, without: set[str], profile: bool) -> Non
         sup.shutdown()
 
 
-def flap(programs: int, restartpause: float, seconds: float, without: set[str], profile: bool):
+def flap(
+    programs: int, restartpause: float, seconds: float, without: set[str], profile: bool
+) -> None:
     sup: Any = nbsup.Supervisor(state_dir=tempfile.mkdtemp(prefix="nbsup-prof-"))
     try:
         _strip(sup, without)
