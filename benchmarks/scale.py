@@ -5,8 +5,12 @@ Programs run ``sleep 1000`` with ``startsecs=1`` and ``autostart=false``.
 * supervisord: ``startAllProcesses(wait=True)`` and ``stopAllProcesses(wait=True)``
   over XML-RPC, timed around the call (it spawns every process at once, then answers
   when all are RUNNING / stopped).
-* nbsup (in a process of its own, ``benchmarks/nbsup_host.py``): ``start(wait=False)``
-  on every program, then ``wait_for("RUNNING")`` on each; the same for ``stop``.
+* nbsup (in a process of its own, ``benchmarks/nbsup_host.py``), two ways:
+
+  - its Python API: ``start(wait=False)`` on every program, then ``wait_for("RUNNING")``
+    on each; the same for ``stop``;
+  - its supervisord XML-RPC interface (``rpc_enabled``, a unix socket, no auth): the same
+    ``startAllProcesses(True)`` / ``stopAllProcesses(True)`` calls as for supervisord.
 
 Each child costs a supervisor about 6 file descriptors (3 pipes, 2 log files, nbsup's
 pidfd), so the benchmark raises its soft ``RLIMIT_NOFILE`` (``ulimit -n``) to at least
@@ -30,7 +34,7 @@ import shutil
 import signal
 import time
 
-from .harness import median, row, workdir
+from .harness import Rpc, median, row, workdir
 from .procs import (
     NbsupHost,
     lean_supervisord,
@@ -118,6 +122,27 @@ def measure_nbsup(n: int) -> dict[str, float]:
     }
 
 
+def measure_nbsup_rpc(n: int) -> dict[str, float]:
+    """Start and stop seconds through nbsup's XML-RPC, as for supervisord."""
+    with workdir("scale-nbsup-rpc") as tmp:
+        sock = tmp / "nbsup.sock"
+        settings = {"rpc_enabled": True, "rpc_address": f"unix://{sock}", "rpc_auth": False}
+        with NbsupHost(tmp, settings) as host:
+            options = {"startsecs": STARTSECS, "autostart": False}
+            host.call("add", n=n, prefix="s", command=COMMAND, options=options)
+            rpc = Rpc(sock)
+            t0 = time.monotonic()
+            results = rpc.call("startAllProcesses", True)
+            start = time.monotonic() - t0
+            failed = [r for r in results if r["status"] != 80]
+            if failed or len(results) != n:
+                raise RuntimeError(f"nbsup XML-RPC: {len(failed)} starts failed: {failed[:3]}")
+            t0 = time.monotonic()
+            rpc.call("stopAllProcesses", True)
+            stop = time.monotonic() - t0
+    return {"start": start, "stop": stop}
+
+
 def run(quick: bool = False) -> list[dict]:
     n = QUICK_PROGRAMS if quick else PROGRAMS
     soft = raise_fd_limit(8 * n + 256)
@@ -125,6 +150,7 @@ def run(quick: bool = False) -> list[dict]:
     raw_start = median([r[0] for r in raws])
     raw_stop = median([r[1] for r in raws])
     nb = measure_nbsup(n)
+    nb_rpc = measure_nbsup_rpc(n)
     sd = measure_supervisord(n)
     fds = f"ulimit -n {soft} (inherited), supervisord minfds=1024 (default)"
     kib = 1024.0
@@ -132,27 +158,37 @@ def run(quick: bool = False) -> list[dict]:
     def per_program(m: dict[str, float], key: str) -> float:
         return (m[key] - m["rss_empty"]) / n / kib
 
+    start_note = f"limit: startsecs + {n} posix_spawns ({raw_start:.3f} s); {fds}"
+    stop_note = f"limit: kill + waitpid of {n} sleeps; {fds}"
+    rows = []
+    for how, m in (("Python API", nb), ("XML-RPC", nb_rpc)):
+        rows.append(
+            row(
+                NAME,
+                f"start {n:,} programs to RUNNING (startsecs={STARTSECS}), nbsup {how}",
+                m["start"],
+                sd["start"],
+                unit="s",
+                target="<= supervisord",
+                limit=STARTSECS + raw_start,
+                note=f"supervisord: XML-RPC startAllProcesses(True); {start_note}",
+            )
+        )
+    for how, m in (("Python API", nb), ("XML-RPC", nb_rpc)):
+        rows.append(
+            row(
+                NAME,
+                f"stop {n:,} programs (SIGTERM), nbsup {how}",
+                m["stop"],
+                sd["stop"],
+                unit="s",
+                target="<= supervisord",
+                limit=raw_stop,
+                note=f"supervisord: XML-RPC stopAllProcesses(True); {stop_note}",
+            )
+        )
     return [
-        row(
-            NAME,
-            f"start {n:,} programs to RUNNING (startsecs={STARTSECS})",
-            nb["start"],
-            sd["start"],
-            unit="s",
-            target="<= supervisord",
-            limit=STARTSECS + raw_start,
-            note=f"limit: startsecs + {n} posix_spawns ({raw_start:.3f} s); {fds}",
-        ),
-        row(
-            NAME,
-            f"stop {n:,} programs (SIGTERM)",
-            nb["stop"],
-            sd["stop"],
-            unit="s",
-            target="<= supervisord",
-            limit=raw_stop,
-            note=f"limit: kill + waitpid of {n} sleeps; {fds}",
-        ),
+        *rows,
         row(
             NAME,
             f"memory per RUNNING program ({n:,})",
