@@ -10,7 +10,7 @@ markers written between attempts are for people.
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -20,37 +20,58 @@ from .output import OutputChannel
 
 #: Attempts indexed per program (the oldest are forgotten; their numbers stay counted).
 MAX_ATTEMPTS = 10_000
+#: Not known yet: an attempt still running has no end position.
+OPEN = -1
 
 
-class Span:
-    """Where one attempt's output on one channel is: file positions and tail positions."""
+class _Spans:
+    """Where each attempt's output is on one channel: a column of positions per field.
 
-    __slots__ = ("channel", "file", "file_end", "file_start", "tail_end", "tail_start")
+    Kept as typed arrays, not an object per attempt: a program restarting thousands of
+    times must not fill the heap with small objects for the garbage collector to walk.
+    ``source`` indexes ``sources``, the (channel, log file) pairs in use over time.
+    """
 
-    def __init__(self, channel: OutputChannel) -> None:
-        self.channel = channel
-        self.file: LogFile | None = channel.file if channel.path is not None else None
-        self.file_start = self.file.position if self.file is not None else 0
-        self.file_end: int | None = None
-        self.tail_start = channel.total
-        self.tail_end: int | None = None
+    __slots__ = ("file_end", "file_start", "source", "sources", "tail_end", "tail_start")
 
-    def close(self) -> None:
-        """The attempt ended: its output stops here (before the exit marker)."""
-        if self.file_end is None:
-            self.file_end = self.file.position if self.file is not None else 0
-            self.tail_end = self.channel.total
+    def __init__(self, length: int) -> None:
+        self.sources: list[tuple[OutputChannel, LogFile | None]] = []
+        self.source = array("q", [-1]) * length  # -1: no such channel in that attempt
+        self.file_start = array("q", [0]) * length
+        self.file_end = array("q", [0]) * length
+        self.tail_start = array("q", [0]) * length
+        self.tail_end = array("q", [0]) * length
 
+    def columns(self) -> tuple[array[int], ...]:
+        return (self.source, self.file_start, self.file_end, self.tail_start, self.tail_end)
 
-class Attempt:
-    """One spawn: its number (from 1), its pid (None if it failed) and its spans."""
+    def append_absent(self) -> None:
+        for column, value in zip(self.columns(), (-1, 0, 0, 0, 0), strict=True):
+            column.append(value)
 
-    __slots__ = ("number", "pid", "spans")
+    def open(self, index: int, channel: OutputChannel) -> None:
+        file = channel.file if channel.path is not None else None
+        if (
+            not self.sources
+            or self.sources[-1][0] is not channel
+            or self.sources[-1][1] is not file
+        ):
+            self.sources.append((channel, file))
+        self.source[index] = len(self.sources) - 1
+        self.file_start[index] = file.position if file is not None else 0
+        self.file_end[index] = self.tail_end[index] = OPEN
+        self.tail_start[index] = channel.total
 
-    def __init__(self, number: int, pid: int | None, spans: dict[str, Span]) -> None:
-        self.number = number
-        self.pid = pid
-        self.spans = spans
+    def close(self, index: int) -> None:
+        if self.source[index] < 0 or self.file_end[index] != OPEN:
+            return
+        channel, file = self.sources[self.source[index]]
+        self.file_end[index] = file.position if file is not None else 0
+        self.tail_end[index] = channel.total
+
+    def forget(self, count: int) -> None:
+        for column in self.columns():
+            del column[:count]
 
 
 @dataclass
@@ -68,6 +89,10 @@ class Reading:
 class AttemptBook:
     """The attempts of one program over the session (kept across replacement and removal).
 
+    An attempt is known by its number (from 1). :meth:`begin` counts one,
+    :meth:`open_spans` records where its output starts on each channel and
+    :meth:`close_spans` where it ends.
+
     Parameters
     ----------
     name
@@ -78,31 +103,60 @@ class AttemptBook:
 
     def __init__(self, name: str, limit: int = MAX_ATTEMPTS) -> None:
         self.name = name
+        self.limit = limit
         self.count = 0
-        self.attempts: deque[Attempt] = deque(maxlen=limit)
+        self.first = 1  # the number of the oldest attempt indexed
+        self.pids = array("q")  # 0: the spawn failed
+        self._spans: dict[str, _Spans] = {}
 
-    def begin(self, pid: int | None, channels: Mapping[str, OutputChannel]) -> Attempt:
-        """A new attempt, whose output starts at the channels' current positions."""
+    def begin(self, pid: int | None) -> int:
+        """Count a new attempt; its output is placed by :meth:`open_spans`."""
+        if self.count - self.first + 1 >= 2 * self.limit:  # forget in batches: amortised
+            drop = self.count - self.first + 1 - self.limit
+            del self.pids[:drop]
+            for spans in self._spans.values():
+                spans.forget(drop)
+            self.first += drop
         self.count += 1
-        attempt = Attempt(self.count, pid, {name: Span(ch) for name, ch in channels.items()})
-        self.attempts.append(attempt)
-        return attempt
+        self.pids.append(pid or 0)
+        for spans in self._spans.values():
+            spans.append_absent()
+        return self.count
 
-    def find(self, k: int) -> Attempt:
-        """Attempt ``k`` (from 1; negative counts from the latest, -1 being the latest)."""
+    def pid(self, number: int) -> int | None:
+        """The pid of attempt ``number`` (None if its spawn failed or it is forgotten)."""
+        index = number - self.first
+        return (self.pids[index] or None) if 0 <= index < len(self.pids) else None
+
+    def open_spans(self, number: int, channels: Mapping[str, OutputChannel]) -> None:
+        """Attempt ``number``'s output starts at the channels' current positions."""
+        index = number - self.first
+        for name, channel in channels.items():
+            spans = self._spans.get(name)
+            if spans is None:
+                spans = self._spans[name] = _Spans(len(self.pids))
+            spans.open(index, channel)
+
+    def close_spans(self, number: int) -> None:
+        """Attempt ``number`` ended: its output stops here (before the exit marker)."""
+        index = number - self.first
+        if 0 <= index < len(self.pids):
+            for spans in self._spans.values():
+                spans.close(index)
+
+    def find(self, k: int) -> int:
+        """The number of attempt ``k`` (from 1; negative counts from the latest)."""
         number = k if k > 0 else self.count + 1 + k
         if k == 0 or not 1 <= number <= self.count:
             raise LogUnavailable(
                 f"{self.name} has had {self.count} attempt{'s' * (self.count != 1)}: "
                 f"no attempt {k} (use 1..{self.count}, or -1 for the latest)"
             )
-        first = self.count - len(self.attempts) + 1
-        if number < first:
+        if number < self.first:
             raise LogUnavailable(
-                f"attempt {number} of {self.name} is older than the "
-                f"{self.attempts.maxlen} attempts indexed"
+                f"attempt {number} of {self.name} is older than the {self.limit} attempts indexed"
             )
-        return self.attempts[number - first]
+        return number
 
     def prepare(self, k: int, channel: str, nbytes: int | None = None) -> Reading:
         """Find attempt ``k``'s output on ``channel`` (on the supervisor's thread).
@@ -112,24 +166,29 @@ class AttemptBook:
         LogUnavailable
             No such attempt, no such channel then, or the output is no longer kept.
         """
-        attempt = self.find(k)
-        what = f"attempt {attempt.number} of {self.name} ({channel})"
-        span = attempt.spans.get(channel)
-        if span is None:
+        number = self.find(k)
+        index = number - self.first
+        what = f"attempt {number} of {self.name} ({channel})"
+        spans = self._spans.get(channel)
+        if spans is None or spans.source[index] < 0:
             raise LogUnavailable(f"{what}: there was no {channel} (redirect_stderr=true)")
-        if span.file is None:
-            end = span.tail_end if span.tail_end is not None else span.channel.total
-            begin = span.tail_start if nbytes is None else max(span.tail_start, end - nbytes)
-            data = span.channel.read_range(begin, end)
+        output, file = spans.sources[spans.source[index]]
+        if file is None:
+            end = spans.tail_end[index]
+            end = output.total if end == OPEN else end
+            start = spans.tail_start[index]
+            begin = start if nbytes is None else max(start, end - nbytes)
+            data = output.read_range(begin, end)
             if data is None:
                 raise LogUnavailable(
                     f"{what}: it had no log file and its output is no longer in memory "
-                    f"(tail_bytes={span.channel.tail_bytes})"
+                    f"(tail_bytes={output.tail_bytes})"
                 )
             return Reading(data=data)
-        file = span.file
-        end = span.file_end if span.file_end is not None else file.position
-        begin = span.file_start if nbytes is None else max(span.file_start, end - nbytes)
+        end = spans.file_end[index]
+        end = file.position if end == OPEN else end
+        start = spans.file_start[index]
+        begin = start if nbytes is None else max(start, end - nbytes)
         try:
             return Reading(opened=file.open_pieces(file.locate(begin, end)))
         except LogUnavailable as error:

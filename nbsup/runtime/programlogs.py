@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.options import ProgramOptions
-from .attempts import Attempt, AttemptBook, Span
+from .attempts import AttemptBook
 from .logfile import LogFile, LogFiles
 from .output import OutputChannel, format_stamp
 
@@ -83,7 +83,7 @@ class ProgramLogs:
         self.report = report
         self.markers = markers
         self.channels: dict[str, OutputChannel] = {}
-        self.current: Attempt | None = None
+        self.current: int | None = None  # the running attempt's number
         self._held: list[tuple[str, bytes]] | None = None
         self._watching: dict[str, tuple[LogFile, Callable[[], None]]] = {}
         self._reported: dict[str, str | None] = {}
@@ -171,18 +171,17 @@ class ProgramLogs:
 
     def spawned(self, pid: int, wall: float) -> None:
         """The process started: a new attempt, marked in the files."""
-        attempt = self.current = self.book.begin(pid, {})  # spans start after the marker
-        self._mark(f"{MARKER} {attempt.number} spawned, pid {pid}, {format_stamp(wall)}")
-        self._open_spans(attempt)
+        number = self.current = self.book.begin(pid)  # spans start after the marker
+        self._mark(f"{MARKER} {number} spawned, pid {pid}, {format_stamp(wall)}")
+        self.book.open_spans(number, self.channels)
         self.release_held()
 
     def spawn_failed(self, message: str, wall: float) -> None:
         """The spawn failed: an attempt without output, marked in the files."""
-        attempt = self.book.begin(None, {})
-        self._mark(f"{MARKER} {attempt.number} could not spawn: {message}, {format_stamp(wall)}")
-        self._open_spans(attempt)
-        for span in attempt.spans.values():
-            span.close()
+        number = self.book.begin(None)
+        self._mark(f"{MARKER} {number} could not spawn: {message}, {format_stamp(wall)}")
+        self.book.open_spans(number, self.channels)
+        self.book.close_spans(number)
         self.release_held()
 
     def release_held(self) -> None:
@@ -193,19 +192,15 @@ class ProgramLogs:
 
     def exited(self, how: str, wall: float, ran: float | None) -> None:
         """The process ended (``how``: ``exit status 1``...): close its attempt."""
-        attempt, self.current = self.current, None
-        if attempt is None:
+        number, self.current = self.current, None
+        if number is None:
             return
-        for span in attempt.spans.values():
-            span.close()
+        self.book.close_spans(number)
         after = "" if ran is None else f" after {ran:.3f} s"
         self._mark(
-            f"{MARKER} {attempt.number} exited ({how}){after}, pid {attempt.pid}, "
+            f"{MARKER} {number} exited ({how}){after}, pid {self.book.pid(number)}, "
             f"{format_stamp(wall)}"
         )
-
-    def _open_spans(self, attempt: Attempt) -> None:
-        attempt.spans = {name: Span(channel) for name, channel in self.channels.items()}
 
     def _mark(self, line: str) -> None:
         if not self.markers():
