@@ -78,7 +78,9 @@ def _print_profile(label: str, profile: cProfile.Profile, lines: int = 25) -> No
         print("\n".join(line[:160] for line in text[start : start + lines + 1]))
 
 
-def _phase(sup: Any, label: str, action: Callable[[], None], profile: bool) -> tuple[float, float]:
+def _phase(
+    sup: Any, label: str, action: Callable[[], None], profile: bool, main: bool = True
+) -> tuple[float, float]:
     """Run ``action``; (wall seconds, loop-thread CPU seconds), optionally profiled."""
     runner = sup._runner
     loop_prof, main_prof = cProfile.Profile(), cProfile.Profile()
@@ -96,7 +98,8 @@ def _phase(sup: Any, label: str, action: Callable[[], None], profile: bool) -> t
     print(f"== {label}: {wall:.3f} s wall, loop thread {cpu:.3f} s CPU", flush=True)
     if profile:
         _print_profile(f"{label}: loop thread", loop_prof)
-        _print_profile(f"{label}: main thread", main_prof)
+        if main:
+            _print_profile(f"{label}: main thread", main_prof)
     return wall, cpu
 
 
@@ -147,7 +150,8 @@ def flap(
         time.sleep(1.0)
         column = sup._store._columns["to_state"]
         before = sum(1 for s in column if s == "STARTING")
-        wall, cpu = _phase(sup, f"{programs} flapping", lambda: time.sleep(seconds), profile)
+        sleep = lambda: time.sleep(seconds)  # noqa: E731
+        wall, cpu = _phase(sup, f"{programs} flapping", sleep, profile, main=False)
         starts = sum(1 for s in column if s == "STARTING") - before
         print(
             f"{starts / wall:.0f} restarts/s; loop thread {100 * cpu / wall:.0f} % of a core, "
