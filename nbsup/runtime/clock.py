@@ -90,6 +90,7 @@ class _PreciseTimer:
             self.handle = self.loop.call_at(self.when, self._fire)
 
     def _fire(self) -> None:
+        self.handle = None  # no cycle timer -> handle -> bound method -> timer once fired
         try:
             self.callback()
         finally:
@@ -103,4 +104,5 @@ class _PreciseTimer:
     def cancel(self) -> None:
         if self.handle is not None:
             self.handle.cancel()
+            self.handle = None
         self._let_go()

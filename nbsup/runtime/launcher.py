@@ -229,7 +229,10 @@ class LocalLauncher:
         assert isinstance(process, LocalProcess)
         if process.status is not None:
             return None
-        return self._collect(process)
+        status = self._collect(process)
+        if status is not None:
+            _release_callbacks(process)
+        return status
 
     def close(self) -> None:
         self._unwatch_guard()
@@ -264,6 +267,7 @@ class LocalLauncher:
         status = self._collect(process)
         if status is not None:
             process.on_exit(status, seen)
+            _release_callbacks(process)
 
     def _poll_exit(self, process: LocalProcess) -> None:
         self._on_exit_ready(process)
@@ -358,6 +362,18 @@ def _killpg(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
     except OSError:
         pass
+
+
+def _ignore(*args: object) -> None:
+    pass
+
+
+def _release_callbacks(process: LocalProcess) -> None:
+    """Drop an ended process's callbacks: they usually refer back to it (the driver's
+    closure does), and a cycle per spawn would leave every ended process, its Popen and
+    its pipes to the garbage collector, whose full passes then stall the kernel."""
+    process.on_exit = _ignore
+    process.on_output = _ignore
 
 
 def spawn_error_message(name: str, filename: str, error: OSError) -> str:
