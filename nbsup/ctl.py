@@ -95,17 +95,35 @@ class Supervisorctl:
             write(text)
 
     def do_start(self, args: list[str], write: Write) -> None:
+        if args == ["all"]:  # supervisord's startAllProcesses: all together
+            for name, fault in self.supervisor.start_all().items():
+                self._started(name, fault, write)
+            return
         for program in self._targets("start", args, write, reverse=False):
             try:
                 program.start(wait=True)
             except Fault as fault:
-                write(f"{program.name}: ERROR ({_START_ERRORS.get(fault.code, str(fault))})")
+                self._started(program.name, fault, write)
             else:
-                write(f"{program.name}: started")
+                self._started(program.name, None, write)
 
     def do_stop(self, args: list[str], write: Write) -> None:
+        if args == ["all"]:  # supervisord's stopAllProcesses: all together
+            for name, fault in self.supervisor.stop_all().items():
+                if fault is None:
+                    write(f"{name}: stopped")
+                else:
+                    write(f"{name}: ERROR ({_SIGNAL_ERRORS.get(fault.code, str(fault))})")
+            return
         for program in self._targets("stop", args, write, reverse=True):
             self._stop(program, write)
+
+    @staticmethod
+    def _started(name: str, fault: Fault | None, write: Write) -> None:
+        if fault is None:
+            write(f"{name}: started")
+        else:
+            write(f"{name}: ERROR ({_START_ERRORS.get(fault.code, str(fault))})")
 
     def _stop(self, program: Program, write: Write) -> bool:
         try:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ..control import start_together, stop_together
 from ..core.errors import Fault, FaultCode
 from ..core.states import RUNNING_STATES, SIGNALLABLE_STATES
 from ..core.values import signal_number
@@ -29,15 +29,18 @@ API_VERSION = "3.0"
 SUPERVISOR_VERSION = "4.3.0"
 
 
-def _each(programs: list[Program], action: Callable[[Program], object], wait: bool) -> list[Result]:
-    """``action`` on each program, as supervisord's ``make_allfunc``: when waiting, all
-    programs are started (or stopped) together and waited for side by side."""
-    if not wait or len(programs) < 2:
-        return [outcome(p, action) for p in programs]
-    workers = min(64, len(programs))  # threads that mostly wait on an event
-    with ThreadPoolExecutor(workers, thread_name_prefix="nbsup-rpc-each") as pool:
-        futures = [pool.submit(outcome, p, action) for p in programs]
-        return [future.result() for future in futures]
+def _each(
+    programs: list[Program],
+    together: Callable[[list[Program], bool], list[Fault | None]],
+    wait: bool,
+) -> list[Result]:
+    """Start or stop programs as supervisord's ``make_allfunc``: every request is made
+    first, then all are waited for side by side (:mod:`nbsup.control`)."""
+    outcomes = together(programs, wait)
+    return [
+        names.result(p) if fault is None else names.result(p, fault.code, str(fault))
+        for p, fault in zip(programs, outcomes, strict=True)
+    ]
 
 
 def _seconds(value: float) -> float | int:
@@ -205,7 +208,7 @@ class SupervisorNamespace(LogMethods):
 
     def _start(self, programs: list[Program], wait: bool) -> list[Result]:
         targets = [p for p in programs if p.state not in RUNNING_STATES]
-        return _each(targets, lambda p: p.start(wait=wait), wait)
+        return _each(targets, start_together, wait)
 
     # ------------------------------------------------------------------ stop
 
@@ -247,7 +250,7 @@ class SupervisorNamespace(LogMethods):
 
     def _stop(self, programs: list[Program], wait: bool) -> list[Result]:
         targets = [p for p in programs if p.state in RUNNING_STATES]
-        return _each(targets, lambda p: p.stop(wait=wait), wait)
+        return _each(targets, stop_together, wait)  # supervisord's order, not reversed
 
     # ------------------------------------------------------------------ signals
 
@@ -287,7 +290,7 @@ class SupervisorNamespace(LogMethods):
 
     def _signal(self, programs: list[Program], signal: object) -> list[Result]:
         targets = [p for p in programs if p.state in SIGNALLABLE_STATES]
-        return _each(targets, lambda p: p.signal(_signal(signal)), wait=False)
+        return [outcome(p, lambda p: p.signal(_signal(signal))) for p in targets]
 
 
 def _signal(value: object) -> int:

@@ -109,3 +109,42 @@ def test_tail_follow_streams_new_output(ctl):
     writer.join()
     assert out[0].startswith("==> Press the stop button")
     assert out[1:] == ["first", "second"]
+
+
+def test_start_all_and_stop_all_go_together(ctl):
+    """1,000 programs with startsecs=1 start in about one (virtual) second, not 1,000,
+    as supervisord's startAllProcesses; failures are reported per program."""
+    c, sup, clock, launcher = ctl
+    launcher.script("flaky", Life(runs=0.2, exit=1))
+    launcher.missing_commands.add("missing")
+    for i in range(1000):
+        sup.add_program(f"p{i:04d}", command="sleep 100", autostart=False, priority=i % 7)
+    sup.add_program("flaky", command="x", autostart=False, startretries=0)
+    sup.add_program("missing", command="nosuchcommand", autostart=False)
+    started = clock.now()
+    out = lines(c, "start all")
+    assert clock.now() - started < 1.5
+    assert len(out) == 1002
+    assert "flaky: ERROR (spawn error)" in out and "missing: ERROR (no such file)" in out
+    assert out.count("p0000: started") == 1 and out[0].endswith(": started")
+    assert all(sup[f"p{i:04d}"].state.value == "RUNNING" for i in range(1000))
+    assert lines(c, "start all") == [  # the others run
+        "flaky: ERROR (spawn error)",
+        "missing: ERROR (no such file)",
+    ]
+    started = clock.now()
+    out = lines(c, "stop all")
+    assert clock.now() - started < 0.5 and len(out) == 1000
+    assert out[0].startswith("p0006") and out[-1].startswith("p0000")  # priority 6 first
+    assert {p.state.value for p in sup.programs} <= {"STOPPED", "FATAL"}
+
+
+def test_start_all_and_stop_all_in_python(sim):
+    sup, clock, launcher = sim
+    for name in ("a", "b"):
+        sup.add_program(name, command="sleep 100", autostart=False)
+    assert sup.start_all() == {"a": None, "b": None}
+    assert sup.start_all() == {}  # nothing left to start
+    assert sup.stop_all(["b"]) == {"b": None}
+    faults = sup.stop_all(["a", "b"])
+    assert faults["a"] is None and faults["b"] is not None and faults["b"].code == 70
