@@ -45,9 +45,11 @@ def resolve(command: str, environment: Mapping[str, str]) -> ResolvedCommand:
     try:
         argv = shlex.split(command)
     except ValueError as error:
-        raise CommandError(f"can't parse command {command!r}: {error}", FaultCode.NO_FILE) from None
+        raise CommandError(
+            f"can't parse command {command!r}: {error}", FaultCode.NOT_EXECUTABLE
+        ) from None
     if not argv:
-        raise CommandError("command is empty", FaultCode.NO_FILE)
+        raise CommandError("command is empty", FaultCode.NOT_EXECUTABLE)
     program = argv[0]
     info: os.stat_result | None = None
     if "/" in program:

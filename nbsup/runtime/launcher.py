@@ -174,6 +174,7 @@ class LocalLauncher:
             popen = subprocess.Popen(
                 command.argv,
                 executable=command.filename,
+                bufsize=0,  # the pipes are read raw: no 4 KiB buffers per stream
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT if options.redirect_stderr else subprocess.PIPE,

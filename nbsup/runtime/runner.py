@@ -4,7 +4,9 @@ virtual time. The model (``nbsup.Supervisor``) talks only to this interface.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +48,26 @@ def _shutdown_driver(driver: Driver, done: threading.Event) -> None:
 
     driver.on_shutdown_complete = complete
     driver.shutdown()
+
+
+#: After a shutdown timed out and everything left got SIGKILL: how long to wait for their
+#: exits to be recorded before the files are closed.
+KILL_GRACE = 2.0
+
+
+def _kill_remaining(driver: Driver) -> None:
+    """SIGKILL every program still running, with supervisord's log line; their exits are
+    then recorded as any other (STOPPING -> STOPPED, terminated by SIGKILL)."""
+    for name, slot in driver.slots.items():
+        process = slot.process
+        if process is None:
+            continue
+        if driver.journal is not None:
+            now = driver.scheduler.now()
+            message = f"killing '{name}' ({process.pid}) with SIGKILL"
+            driver.journal.log(driver.scheduler.wall(now), "WARN", message)
+        with contextlib.suppress(OSError):
+            driver.launcher.signal(process, signal.SIGKILL, group=True)
 
 
 class ThreadRunner:
@@ -103,6 +125,9 @@ class ThreadRunner:
         done = threading.Event()
         self.thread.call(_shutdown_driver, self.driver, done)
         finished = done.wait(timeout)
+        if not finished:  # the stop rules ran out of time: SIGKILL, and record the ends
+            self.thread.call(_kill_remaining, self.driver)
+            done.wait(KILL_GRACE)
         self.thread.call(self._release)
         self.thread.stop()
         return finished

@@ -286,11 +286,6 @@ def test_shutdown_that_times_out_still_leaves_nothing(faults: FaultRun) -> None:
     measure("shutdown(0.5) to the stubborn group's end", f"{time.monotonic() - began:.3f} s")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ThreadRunner._release closes the journal before the launcher, so the exit "
-    "caused by the watchdog is never written (events.jsonl ends at STOPPING)",
-)
 def test_shutdown_that_times_out_records_how_it_ended(faults: FaultRun) -> None:
     """The session's files should say how a timed-out shutdown ended the program (STOPPED,
     terminated by SIGKILL), as the in-memory record does when the exit is seen in time."""
@@ -831,11 +826,6 @@ def test_commands_that_cannot_run(faults: FaultRun, tmp_path: Path) -> None:
             assert len(faults.records(name)) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: nbsup answers NO_FILE; supervisord's startProcess maps BadCommand ('can't "
-    "parse command', 'command is empty') to NOT_EXECUTABLE (rpcinterface.py:297-298)",
-)
 def test_unparsable_command_is_not_executable(faults: FaultRun) -> None:
     """supervisord raises BadCommand for a command shlex cannot split, and startProcess
     refuses it with Fault NOT_EXECUTABLE (21), not NO_FILE (20)."""
