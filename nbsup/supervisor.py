@@ -192,6 +192,7 @@ class Supervisor(Configurable):
         self.session_dir: Path | None = None
         self._nbsup_dashboard: Any = None  # the one live dashboard (nbsup.widgets)
         self._nbsup_views: set[Any] = set()  # live widget presenters, sharing one budget
+        self._nbsup_view_bytes = 0  # the size of their latest updates, summed
         self._rpc_server: Any = None
         if runner is None:
             self.session_dir = _session_folder(Path(self.state_dir))

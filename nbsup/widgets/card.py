@@ -15,6 +15,7 @@ import ipywidgets as widgets
 from ..program import Program
 from . import render
 from .live import LiveProgram
+from .style import CSS
 
 
 class ProgramCard(widgets.VBox):
@@ -34,7 +35,8 @@ class ProgramCard(widgets.VBox):
         self.live = LiveProgram(program, render.card_html)
         self.html = self.live.html
         self.controls = self.live.controls
-        super().__init__([self.html, self.controls])
+        self.style = widgets.HTML(CSS)  # sent once; the updates carry only the card
+        super().__init__([self.style, self.html, self.controls])
         program._nbsup_card = self
 
     @property
@@ -44,6 +46,7 @@ class ProgramCard(widgets.VBox):
     def close(self) -> None:
         """Stop updating and close the widget (and its children)."""
         self.live.close()
+        self.style.close()
         if self.program._nbsup_card is self:
             self.program._nbsup_card = None
         super().close()
@@ -53,5 +56,5 @@ class ProgramCard(widgets.VBox):
         snapshot = self.live.snapshot()
         if snapshot is not None:
             bundle["text/plain"] = render.card_text(snapshot)
-            bundle["text/html"] = render.card_html(snapshot)
+            bundle["text/html"] = CSS + render.card_html(snapshot)
         return bundle

@@ -9,6 +9,7 @@ import ipywidgets as widgets
 from ..supervisor import Supervisor
 from . import render
 from .live import LiveProgram
+from .style import CSS
 
 
 class DashboardRow(widgets.HBox):
@@ -40,6 +41,7 @@ class Dashboard(widgets.VBox):
         self.supervisor = supervisor
         self.follow = names is None
         self.rows: dict[str, DashboardRow] = {}
+        self.style = widgets.HTML(CSS)  # sent once; row updates carry only their line
         super().__init__([])
         previous = getattr(supervisor, "_nbsup_dashboard", None)
         if previous is not None:  # one live dashboard per supervisor: re-runs leak nothing
@@ -58,7 +60,7 @@ class Dashboard(widgets.VBox):
         for name in names:
             if name not in self.rows and name in self.supervisor:
                 self.rows[name] = DashboardRow(self.supervisor, name)
-        self.children = [self.rows[n] for n in sorted(self.rows)]
+        self.children = [self.style, *(self.rows[n] for n in sorted(self.rows))]
 
     def close(self) -> None:
         if self.follow:  # close() may run twice (explicitly, then from __del__)
@@ -67,6 +69,7 @@ class Dashboard(widgets.VBox):
         for row in self.rows.values():
             row.close()
         self.rows.clear()
+        self.style.close()
         if getattr(self.supervisor, "_nbsup_dashboard", None) is self:
             self.supervisor._nbsup_dashboard = None
         super().close()

@@ -8,7 +8,7 @@ import time
 from ..core.states import ProcessState
 from . import ansi, diagram
 from .snapshot import CardSnapshot, Countdown, LastExit
-from .style import CSS, STATE_COLOURS, badge
+from .style import STATE_COLOURS, badge
 
 OUTPUT_LINES = 10
 
@@ -68,7 +68,9 @@ def output_html(data: bytes, channel: str) -> str:
 
 
 def card_html(snapshot: CardSnapshot) -> str:
-    """The whole card (everything but the buttons) as one HTML string."""
+    """The whole card (everything but the buttons) as one HTML string, without the
+    stylesheet (:data:`~nbsup.widgets.style.CSS`: the live card sends it once, in a widget
+    of its own, not with every update)."""
     s = snapshot
     # RUNNING's description already says "pid N, uptime ..."
     pid = "" if s.state is ProcessState.RUNNING else (f"pid {s.pid}" if s.pid else "no process")
@@ -79,7 +81,7 @@ def card_html(snapshot: CardSnapshot) -> str:
             f"⚠ log file: {html.escape(s.log_error)} (output kept in memory)</div>"
         )
     return (
-        f'{CSS}<div class="nbsup-card" data-program="{html.escape(s.name)}" '
+        f'<div class="nbsup-card" data-program="{html.escape(s.name)}" '
         f'data-state="{s.state.value}">'
         f'<div class="nbsup-head"><span class="nbsup-name">{html.escape(s.name)}</span>'
         f"{badge(s.state)}"
@@ -109,7 +111,7 @@ def card_text(snapshot: CardSnapshot) -> str:
 
 
 def row_html(snapshot: CardSnapshot) -> str:
-    """One dashboard row (everything but its buttons)."""
+    """One dashboard row (everything but its buttons), without the stylesheet."""
     s = snapshot
     extra = (
         f' <span class="nbsup-muted">· {html.escape(s.countdown.label)}</span>'
@@ -117,7 +119,7 @@ def row_html(snapshot: CardSnapshot) -> str:
         else ""
     )
     return (
-        f'{CSS}<div class="nbsup-row-line" data-program="{html.escape(s.name)}" '
+        f'<div class="nbsup-row-line" data-program="{html.escape(s.name)}" '
         f'data-state="{s.state.value}" style="display:flex;gap:10px;align-items:baseline;'
         f'font-size:12px;flex:1;min-width:0">'
         f'<span style="width:160px;font-weight:600;overflow:hidden;text-overflow:ellipsis" '
