@@ -1,4 +1,5 @@
-"""A million-line supervisord.log parses in seconds.
+"""A million-line supervisord.log parses right (its speed is measured by ``make bench``,
+benchmarks/analysis.py, never asserted by a timed test).
 
 The log is the committed real one (``notebooks/data/supervisord.log``, loglevel=debug,
 a few programs: crash loop, spawn errors, flapping, stops), repeated with shifted times
@@ -49,7 +50,7 @@ def repeat_log(template: bytes, min_lines: int) -> tuple[bytes, int]:
     return b"\n".join(out) + b"\n", copies
 
 
-def test_a_million_lines_in_seconds() -> None:
+def test_a_million_lines_give_every_copys_transitions() -> None:
     template = REAL_LOG.read_bytes()
     data, copies = repeat_log(template, MILLION)
     once = read_supervisord_log(io.BytesIO(template), tz="UTC")
@@ -64,7 +65,6 @@ def test_a_million_lines_in_seconds() -> None:
         f"{wall:.2f} s wall, {cpu:.2f} s CPU, {lines / wall:,.0f} lines/s"
     )
     assert lines >= MILLION
-    assert wall < 10.0
     assert len(frame) == copies * len(once)
     columns = ["program", "from_state", "to_state", "tries", "pid", "exitstatus", "expected"]
     repeated = once.iloc[np.tile(np.arange(len(once)), copies)].reset_index(drop=True)
