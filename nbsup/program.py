@@ -391,10 +391,15 @@ class Program(HasTraits):
     ) -> None:
         """Mirror one transition (on the supervisor's thread)."""
         status = transition.status
-        self.set_trait("pid", status.pid)
-        self.set_trait("tries", status.tries)
-        self.set_trait("exitstatus", status.exitstatus)
-        self.set_trait("spawnerr", status.spawnerr)
+        values = self._trait_values
+        for name, value in (
+            ("pid", status.pid),
+            ("tries", status.tries),
+            ("exitstatus", status.exitstatus),
+            ("spawnerr", status.spawnerr),
+        ):
+            if values.get(name) != value:  # set_trait costs even when nothing changes
+                self.set_trait(name, value)
         start, stop = self._mirrored_times
         if status.laststart != start:
             self.set_trait(

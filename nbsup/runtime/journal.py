@@ -17,10 +17,17 @@ from ..core.record import COLUMNS, EventRecord
 LEVELS = ("CRIT", "ERRO", "WARN", "INFO", "DEBG", "TRAC", "BLAT")
 
 
+_last_second: list[tuple[int, str]] = [(-1, "")]  # strftime once per second, not per line
+
+
 def format_log_line(wall: float, level: str, message: str) -> str:
     """``2026-11-26 22:18:01,123 INFO message``: local time, milliseconds truncated."""
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall))
-    millis = int((wall - int(wall)) * 1000)
+    second = int(wall)
+    cached_second, stamp = _last_second[0]
+    if second != cached_second:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        _last_second[0] = (second, stamp)
+    millis = int((wall - second) * 1000)
     return f"{stamp},{millis:03d} {level} {message}\n"
 
 
