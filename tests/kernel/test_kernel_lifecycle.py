@@ -171,3 +171,34 @@ def test_restarted_kernel_stops_its_programs(fresh_kernel):
     kernel.ok(KERNEL_PRELUDE)
     assert kernel.run("%load_ext nbsup").error is None
     assert kernel.value("len(_nbsup.get_supervisor())") == 0
+
+
+# ---------------------------------------------------------------------- 10
+
+
+def test_kernel_shutdown_stops_programs_by_their_stop_rules(fresh_kernel):
+    """A front end's "Shut down kernel": SIGTERM to each program (SIGKILL after
+    stopwaitsecs=1 for the one ignoring it), recorded in the session's files, within
+    stopwaitsecs plus a margin, and nothing left."""
+    kernel = fresh_kernel
+    trees = start_programs(kernel, ["plain", "kids", "stubborn"])
+    watchdog = watchdog_of(kernel)
+    session = Path(kernel.value("str(_sup.session_dir)"))
+    everything = [watchdog, *(p for tree in trees.values() for p in tree)]
+
+    started = time.monotonic()
+    kernel.kc.stop_channels()
+    kernel.km.shutdown_kernel(now=False)
+    took = time.monotonic() - started
+    alive = wait_gone(everything, timeout=2.0)
+    print(f"shutdown_kernel took {took:.3f} s")
+    assert not alive, f"left after the shutdown: {alive}"
+    assert took < 1.0 + 3.0  # stubborn's stopwaitsecs, plus the kernel's own shutdown
+
+    records = [json.loads(line) for line in (session / "events.jsonl").read_text().splitlines()]
+    for name, signal_name in (("plain", "SIGTERM"), ("kids", "SIGTERM"), ("stubborn", "SIGKILL")):
+        mine = [r for r in records if r["program"] == name]
+        assert [r["to_state"] for r in mine[-2:]] == ["STOPPING", "STOPPED"], mine
+        assert mine[-1]["signal"] == signal_name
+    kernel.closed = True  # already shut down: nothing for the fixture to do
+    kernel._log.close()
