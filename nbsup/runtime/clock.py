@@ -53,8 +53,9 @@ class LoopScheduler:
 
 #: Waits longer than this are cut short and re-armed (see :class:`_PreciseTimer`).
 SHORT_WAIT = 0.05
-#: How long before its deadline a timer lowers the GIL switch interval.
-PROMPT_LEAD = 0.002
+#: How long before its deadline a timer lowers the GIL switch interval: more than the 5 ms
+#: this thread may wait for the GIL to wake up for it while a cell computes.
+PROMPT_LEAD = 0.02
 
 
 class _PreciseTimer:
@@ -79,7 +80,7 @@ class _PreciseTimer:
         remaining = self.when - self.loop.time()
         if remaining > SHORT_WAIT:
             self.handle = self.loop.call_at(self.when - remaining / 100, self._arm)
-        elif remaining > PROMPT_LEAD:
+        elif remaining > PROMPT_LEAD:  # wake up once more, to take the GIL in time
             self.handle = self.loop.call_at(self.when - PROMPT_LEAD, self._arm)
         else:
             if remaining > 0 and not self._holding:

@@ -39,7 +39,7 @@ def timer_checks() -> None:
         scheduler = LoopScheduler(loop)
         seen: list[float] = []
         far = scheduler.call_at(loop.time() + 10 * SHORT_WAIT, lambda: None)
-        soon = scheduler.call_at(loop.time() + SHORT_WAIT / 5, lambda: None)
+        soon = scheduler.call_at(loop.time() + (SHORT_WAIT + PROMPT_LEAD) / 2, lambda: None)
         assert sys.getswitchinterval() == before and PROMPTER.holds == 0
         due = scheduler.call_at(
             loop.time() + PROMPT_LEAD / 2, lambda: seen.append(sys.getswitchinterval())

@@ -33,8 +33,11 @@ def test_a_restart_loop_leaves_no_cyclic_garbage(tmp_path: Path) -> None:
         while len(done) < 90:
             program.wait_for("STARTING", timeout=10)
             program.wait_for("EXITED", timeout=10)
-        processes = [o for o in gc.get_objects() if isinstance(o, LocalProcess)]
-        timers = [o for o in gc.get_objects() if isinstance(o, _PreciseTimer)]
+        # this supervisor's only: other tests' objects may still be around
+        pids = {record.pid for record in done}
+        loop = sup._runner.thread.loop
+        processes = [o for o in gc.get_objects() if isinstance(o, LocalProcess) and o.pid in pids]
+        timers = [o for o in gc.get_objects() if isinstance(o, _PreciseTimer) and o.loop is loop]
     finally:
         gc.enable()
         sup.shutdown(timeout=10)
