@@ -1,8 +1,9 @@
 """``Supervisor``: the traitlets model of a set of supervised programs.
 
 A :class:`Supervisor` is a traitlets ``Configurable``: its traits are the defaults for new
-programs (``%config Supervisor.startsecs = 2``, ``c.Supervisor.startsecs`` in
-``ipython_config.py``) plus where it keeps its files. It owns a runner (a private loop
+programs (inherited from :class:`~nbsup.defaults.ProgramDefaults`: ``%config
+Supervisor.startsecs = 2``, ``c.Supervisor.startsecs`` in ``ipython_config.py``), where it
+keeps its files and whether it serves XML-RPC. It owns a runner (a private loop
 thread with real processes, or virtual time for simulations) and mirrors every transition
 into the :class:`~nbsup.program.Program` objects it hands out.
 """
@@ -21,62 +22,27 @@ from typing import Any
 import pandas as pd
 from traitlets import (
     Bool,
-    CaselessStrEnum,
-    Float,
     Int,
     List,
-    TraitError,
     Type,
     Unicode,
-    Union,
     observe,
-    validate,
 )
-from traitlets.config import Configurable
 
 from .analysis import accessor as _accessor  # noqa: F401  (df.nbsup on sup.events)
-from .core.errors import Fault, FaultCode, OptionError
+from .core.errors import Fault, FaultCode
 from .core.events import Transition
-from .core.options import CONVERTERS, ProgramOptions, build_options, check_name
+from .core.options import ProgramOptions, build_options, check_name
 from .core.record import EventRecord
 from .core.states import RUNNING_STATES, ProcessState
-from .core.values import byte_size
+from .defaults import ProgramDefaults
 from .describe import status_table
 from .eventlog import EventStore
 from .program import Program
 from .runtime.runner import Runner, ThreadRunner
 
-#: Supervisor traits that are defaults of program options.
-DEFAULT_OPTIONS = (
-    "autostart",
-    "startsecs",
-    "startretries",
-    "autorestart",
-    "exitcodes",
-    "stopsignal",
-    "stopwaitsecs",
-    "stopasgroup",
-    "killasgroup",
-    "restartpause",
-    "backoff",
-    "backoffbase",
-    "backofffactor",
-    "backoffmax",
-    "backoffjitter",
-    "backoffreset",
-    "redirect_stderr",
-    "stdout_logfile",
-    "stdout_logfile_maxbytes",
-    "stdout_logfile_backups",
-    "stdout_timestamps",
-    "stderr_logfile",
-    "stderr_logfile_maxbytes",
-    "stderr_logfile_backups",
-    "stderr_timestamps",
-)
 
-
-class Supervisor(Configurable):
+class Supervisor(ProgramDefaults):
     """A process supervisor with supervisord's semantics.
 
     Most code uses the kernel's one supervisor, :func:`nbsup.get_supervisor`; create a
@@ -89,77 +55,6 @@ class Supervisor(Configurable):
     >>> p.wait_for("FATAL", timeout=15)                        # doctest: +SKIP
     """
 
-    autostart = Bool(True, help="Start a program as soon as it is added.").tag(config=True)
-    startsecs = Float(
-        1.0, help="Seconds a program must stay up to count as started (STARTING -> RUNNING)."
-    ).tag(config=True)
-    startretries = Int(3, help="Failed starts retried before giving up (FATAL).").tag(config=True)
-    autorestart = Unicode(
-        "unexpected", help="Restart a program that exited from RUNNING: false, unexpected, true."
-    ).tag(config=True)
-    exitcodes = List(Int(), default_value=[0], help="Expected exit codes.").tag(config=True)
-    stopsignal = Unicode("TERM", help="The signal that asks a program to stop.").tag(config=True)
-    stopwaitsecs = Float(10.0, help="Seconds to wait after stopsignal before SIGKILL.").tag(
-        config=True
-    )
-    stopasgroup = Bool(True, help="Send stopsignal to the whole process group.").tag(config=True)
-    killasgroup = Bool(True, help="Send SIGKILL to the whole process group.").tag(config=True)
-    restartpause = Float(1.0, help="Seconds before an autorestart from EXITED.").tag(config=True)
-    backoff = Unicode("linear", help="Backoff policy: linear (supervisord) or exponential.").tag(
-        config=True
-    )
-    backoffbase = Float(1.0, help="First exponential backoff, in seconds.").tag(config=True)
-    backofffactor = Float(2.0, help="Growth of each exponential backoff (2: doubling).").tag(
-        config=True
-    )
-    backoffmax = Float(60.0, help="Longest exponential backoff, in seconds.").tag(config=True)
-    backoffjitter = Float(0.0, help="Jitter fraction of exponential backoff (0..1).").tag(
-        config=True
-    )
-    backoffreset = Float(
-        0.0, help="Seconds of RUNNING after which the failure counter resets (0: at RUNNING)."
-    ).tag(config=True)
-    redirect_stderr = Bool(False, help="Send programs' stderr to their stdout log.").tag(
-        config=True
-    )
-    stdout_logfile = CaselessStrEnum(
-        ["AUTO", "NONE"],
-        "AUTO",
-        help="AUTO: logs/<name>-stdout.log in the session folder; NONE: no file (a path is "
-        "set per program).",
-    ).tag(config=True)
-    stdout_logfile_maxbytes = Union(
-        [Int(), Unicode()],
-        default_value=50 * 1024 * 1024,
-        help="Rotate a stdout log at this size (bytes, or 10KB, 50MB, 1GB); 0: never.",
-    ).tag(config=True)
-    stdout_logfile_backups = Int(
-        10, min=0, help="Rotated stdout logs kept (x.log.1 ... x.log.N); 0: truncate instead."
-    ).tag(config=True)
-    stdout_timestamps = Bool(
-        False, help="Start each line of a stdout log with the local time it was read."
-    ).tag(config=True)
-    stderr_logfile = CaselessStrEnum(
-        ["AUTO", "NONE"],
-        "AUTO",
-        help="AUTO: logs/<name>-stderr.log in the session folder; NONE: no file (a path is "
-        "set per program).",
-    ).tag(config=True)
-    stderr_logfile_maxbytes = Union(
-        [Int(), Unicode()],
-        default_value=50 * 1024 * 1024,
-        help="Rotate a stderr log at this size (bytes, or 10KB, 50MB, 1GB); 0: never.",
-    ).tag(config=True)
-    stderr_logfile_backups = Int(
-        10, min=0, help="Rotated stderr logs kept (x.log.1 ... x.log.N); 0: truncate instead."
-    ).tag(config=True)
-    stderr_timestamps = Bool(
-        False, help="Start each line of a stderr log with the local time it was read."
-    ).tag(config=True)
-    attempt_markers = Bool(
-        True,
-        help="Write a '==> nbsup: attempt N ...' line into the log files at each spawn and exit.",
-    ).tag(config=True)
     state_dir = Unicode(
         ".nbsup", help="Folder for the supervisor's files (a session folder is made inside)."
     ).tag(config=True)
@@ -252,10 +147,6 @@ class Supervisor(Configurable):
             name = f"{stem}-{next(self._names)}"
             if name not in self._programs:
                 return name
-
-    def option_defaults(self) -> dict[str, object]:
-        """The program option defaults this supervisor is configured with."""
-        return {name: getattr(self, name) for name in DEFAULT_OPTIONS if name in CONVERTERS}
 
     def remove_program(self, name: str) -> None:
         """Forget a stopped program (Fault FAILED if it still runs, BAD_NAME if unknown)."""
@@ -467,13 +358,6 @@ class Supervisor(Configurable):
         program = self._programs.get(name)
         if program is not None:
             program._log_failed(channel, error)
-
-    @validate("stdout_logfile_maxbytes", "stderr_logfile_maxbytes")
-    def _valid_maxbytes(self, proposal: Any) -> int:
-        try:
-            return byte_size(proposal.trait.name, proposal.value)
-        except OptionError as error:
-            raise TraitError(str(error)) from None
 
     @observe("attempt_markers")
     def _markers_changed(self, change: Any) -> None:

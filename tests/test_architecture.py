@@ -25,6 +25,7 @@ LAYERS = {
     "nbsup.simulation": 2,
     "nbsup.program": 2,
     "nbsup.supervisor": 2,
+    "nbsup.defaults": 2,
     "nbsup.control": 2,
     "nbsup.ctl": 3,
     "nbsup.rpc": 3,

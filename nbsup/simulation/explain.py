@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..core.options import ProgramOptions, build_options
 from ..core.record import EventRecord
-from ..supervisor import DEFAULT_OPTIONS, Supervisor
+from ..defaults import DEFAULT_OPTIONS, ProgramDefaults
 from .reasons import explain_row
 from .replay import Row, Track
 
@@ -32,7 +32,7 @@ def program_options(raw: Mapping[str, Any] | ProgramOptions | None = None) -> Pr
     """
     if isinstance(raw, ProgramOptions):
         return raw
-    traits = Supervisor.class_traits()
+    traits = ProgramDefaults.class_traits()
     defaults = {name: traits[name].default() for name in DEFAULT_OPTIONS}
     return build_options("x", {"command": "-", **(raw or {})}, defaults)
 
