@@ -42,9 +42,11 @@ class SupervisorMagics(Magics):
         The body is a bash script (``interpreter=python`` runs it with the kernel's
         Python; any interpreter path works). ``command=...`` replaces the body. Options are
         supervisord's: startsecs, startretries, autorestart, exitcodes, stopsignal,
-        stopwaitsecs, stopasgroup, killasgroup, autostart, directory, environment,
-        redirect_stderr, priority, plus restartpause and backoff/backoffmax/backoffjitter/
-        backoffreset. Re-running the cell replaces the program (stopping the old one).
+        stopwaitsecs, stopasgroup, killasgroup, autostart, directory, environment, umask,
+        redirect_stderr, priority, stdout_logfile/stderr_logfile (AUTO, NONE or a path) with
+        their _maxbytes and _backups, plus restartpause, std*_timestamps and
+        backoff/backoffmax/backoffjitter/backoffreset. Re-running the cell replaces the
+        program (stopping the old one).
 
         ``%supervise --conf path/to/supervisord.conf [name ...]`` adds the programs of a
         supervisord config file (only the named programs or groups when names are given).
@@ -125,7 +127,8 @@ class SupervisorMagics(Magics):
     @line_magic
     def supervisorctl(self, line: str) -> None:
         """supervisorctl's commands: status, start, stop, restart, signal, tail [-f], clear,
-        pid, remove, help. ``all`` names every program."""
+        pid, remove, help; ``all`` names every program. ``serve [address]`` serves
+        supervisord's XML-RPC interface for the real supervisorctl (``serve stop``)."""
         sup = self.supervisor
         words = line.split()
         if not words or words[0].lower() == "status":
