@@ -7,6 +7,7 @@ program name is searched on the program's ``PATH``.
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import stat
@@ -43,7 +44,7 @@ def resolve(command: str, environment: Mapping[str, str]) -> ResolvedCommand:
         directory``, ``command at '...' is not executable``, ...
     """
     try:
-        argv = shlex.split(command)
+        argv = list(_split(command))
     except ValueError as error:
         raise CommandError(
             f"can't parse command {command!r}: {error}", FaultCode.NOT_EXECUTABLE
@@ -71,6 +72,12 @@ def resolve(command: str, environment: Mapping[str, str]) -> ResolvedCommand:
             break
     _check(filename, info)
     return ResolvedCommand(filename, argv)
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(command: str) -> tuple[str, ...]:
+    """``shlex.split``, remembered: a restarting program splits the same command again."""
+    return tuple(shlex.split(command))
 
 
 def _check(filename: str, info: os.stat_result | None) -> None:

@@ -1,0 +1,26 @@
+"""The child's environment follows ``os.environ`` at every spawn, though its copy is reused
+while ``os.environ`` has not changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbsup.core.options import build_options
+from nbsup.runtime.launcher import child_environment
+
+
+def test_changes_to_os_environ_reach_the_next_spawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    options = build_options("x", {"command": "true", "environment": {"MINE": "yes"}})
+    import os
+
+    first = child_environment(options, os.environ)
+    assert first["MINE"] == "yes" and first["SUPERVISOR_PROCESS_NAME"] == "x"
+    first["SCRIBBLED"] = "on a copy"  # a caller's change does not leak into the next one
+    assert "SCRIBBLED" not in child_environment(options, os.environ)
+    monkeypatch.setenv("NBSUP_ENV_PROBE", "1")
+    assert child_environment(options, os.environ)["NBSUP_ENV_PROBE"] == "1"
+    monkeypatch.setenv("NBSUP_ENV_PROBE", "2")
+    assert child_environment(options, os.environ)["NBSUP_ENV_PROBE"] == "2"
+    monkeypatch.delenv("NBSUP_ENV_PROBE")
+    assert "NBSUP_ENV_PROBE" not in child_environment(options, os.environ)
+    assert child_environment(options, {"ONLY": "this"})["ONLY"] == "this"
