@@ -51,6 +51,19 @@ class LoopScheduler:
         return _PreciseTimer(self.loop, when, callback)
 
 
+_last_second: list[tuple[int, str]] = [(-1, "")]
+
+
+def local_second(second: int) -> str:
+    """``2026-11-27 01:02:03``: an epoch second in local time (strftime once per second:
+    log lines, markers and line stamps ask for it many times a second)."""
+    cached, text = _last_second[0]
+    if second != cached:
+        text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        _last_second[0] = (second, text)
+    return text
+
+
 #: Waits longer than this are cut short and re-armed (see :class:`_PreciseTimer`).
 SHORT_WAIT = 0.05
 #: How long before its deadline a timer lowers the GIL switch interval: more than the 5 ms

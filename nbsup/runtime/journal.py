@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 from ..core.record import COLUMNS, EventRecord
+from .clock import local_second
 
 LEVELS = ("CRIT", "ERRO", "WARN", "INFO", "DEBG", "TRAC", "BLAT")
-
-
-_last_second: list[tuple[int, str]] = [(-1, "")]  # strftime once per second, not per line
 
 
 def format_log_line(wall: float, level: str, message: str) -> str:
     """``2026-11-26 22:18:01,123 INFO message``: local time, milliseconds truncated."""
     second = int(wall)
-    cached_second, stamp = _last_second[0]
-    if second != cached_second:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        _last_second[0] = (second, stamp)
+    stamp = local_second(second)
     millis = int((wall - second) * 1000)
     return f"{stamp},{millis:03d} {level} {message}\n"
 

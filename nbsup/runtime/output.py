@@ -17,32 +17,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .clock import local_second
 from .logfile import LogFile
 
 
 def format_stamp(wall: float) -> str:
     """``2026-11-27 01:02:03.456``: local time, milliseconds truncated."""
     seconds = int(wall)
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
-    return f"{stamp}.{int((wall - seconds) * 1000):03d}"
+    return f"{local_second(seconds)}.{int((wall - seconds) * 1000):03d}"
 
 
 class _Stamper:
-    """Line prefixes, with the strftime part cached for the current second."""
+    """Line prefixes (the strftime part is cached for the current second)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
-        self._second = -1
-        self._text = ""
         self.line_start = True
 
     def prefix(self) -> bytes:
-        wall = self.clock()
-        second = int(wall)
-        if second != self._second:
-            self._second = second
-            self._text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._text}.{int((wall - second) * 1000):03d} ".encode()
+        return f"{format_stamp(self.clock())} ".encode()
 
     def stamp(self, data: bytes) -> bytes:
         """``data`` with a prefix at the start of each line (no per-line Python loop)."""
