@@ -13,7 +13,8 @@ Commands
 ``add n prefix command options``
     Add programs ``<prefix>0`` .. ``<prefix><n-1>``; ``seconds`` it took.
 ``start names until timeout`` / ``stop names until timeout``
-    ``start(wait=False)`` / ``stop(wait=False)`` each program (all when ``names`` is null),
+    ``start_all(names, wait=False)`` / ``stop_all(names, wait=False)`` (all programs when
+    ``names`` is null: every request in one hop to the supervisor's thread),
     then, when ``until`` (state names) is given, wait until each is in one of them;
     ``seconds`` from the first request to the last program there, and ``states``.
 ``wait names until timeout``
@@ -82,8 +83,7 @@ class Host:
     ) -> dict[str, Any]:
         programs = self._programs(names)
         t0 = time.monotonic()
-        for p in programs:
-            p.start(wait=False)
+        self.sup.start_all([p.name for p in programs], wait=False)  # one hop for all
         states = self._wait(programs, until, timeout) if until else Counter()
         return {"seconds": time.monotonic() - t0, "states": dict(states)}
 
@@ -92,8 +92,7 @@ class Host:
     ) -> dict[str, Any]:
         programs = self._programs(names)
         t0 = time.monotonic()
-        for p in programs:
-            p.stop(wait=False)
+        self.sup.stop_all([p.name for p in programs], wait=False)  # one hop for all
         states = self._wait(programs, until, timeout) if until else Counter()
         return {"seconds": time.monotonic() - t0, "states": dict(states)}
 
