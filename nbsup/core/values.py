@@ -193,7 +193,7 @@ def byte_size(option: str, value: object) -> int:
                 break
         try:
             number = int(float(text) * multiplier)
-        except ValueError:
+        except (ValueError, OverflowError):  # "x", "nan"; "1e309" (infinite)
             number = -1
     if number < 0:
         raise OptionError(option, value, "expected a size in bytes like 1024, 10KB, 50MB or 1GB")

@@ -522,7 +522,7 @@ def test_byte_sizes(text: str, size: int) -> None:
     assert build(stdout_logfile_maxbytes=text).stdout_logfile_maxbytes == size
 
 
-@pytest.mark.parametrize("text", ["-1", "ten", "5TB", ""])
+@pytest.mark.parametrize("text", ["-1", "ten", "5TB", "", "1e309", "nan", "inf"])
 def test_bad_byte_sizes_are_refused(text: str) -> None:
     error = refused("stderr_logfile_maxbytes", text)
     assert "50MB" in str(error) and "stderr_logfile_maxbytes" in str(error)
