@@ -144,6 +144,19 @@ class Rpc:
                 pass
 
 
+def stop_daemon(proc: subprocess.Popen[bytes], rpc: Rpc) -> None:
+    """SIGTERM a supervisord and wait for it (its programs stopped by its own rules)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rpc.call("getState")  # wake the poll loop so that it sees the signal
+    except Exception:
+        pass
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 def run_supervisord(
     programs: dict[str, tuple[str, dict[str, str]]],
     workdir: Path,
@@ -200,15 +213,7 @@ def run_supervisord(
             stop.set()
             if thread is not None:
                 thread.join(timeout=5)
-            proc.send_signal(signal.SIGTERM)
-            try:
-                rpc.call("getState")  # wake the poll loop so that it sees the signal
-            except Exception:
-                pass
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
+            stop_daemon(proc, rpc)
         finally:
             stop.set()
             oracle._kill_everything(proc, marker)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .harness import ROOT, Rpc, oracle
+from .harness import ROOT, Rpc, oracle, stop_daemon
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -177,15 +176,7 @@ def lean_supervisord(
                     pass
                 time.sleep(0.02)
             yield proc, rpc
-            proc.send_signal(signal.SIGTERM)
-            try:
-                rpc.call("getState")  # wake the poll loop so that it sees the signal
-            except Exception:
-                pass
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
+            stop_daemon(proc, rpc)
         finally:
             oracle._kill_everything(proc, marker)
 

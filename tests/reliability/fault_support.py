@@ -13,14 +13,13 @@ import json
 import os
 import shlex
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import psutil
 from process_waits import wait_exited
+from program_waits import wait_output, wait_until
 
 import nbsup
 from nbsup.core.record import COLUMNS
@@ -173,30 +172,8 @@ class FaultRun:
     def wait_until(
         self, programs: list[nbsup.Program], predicate: Callable[[], bool], timeout: float
     ) -> None:
-        """Block until ``predicate()`` holds, re-checked at each state change of ``programs``
-        (observers registered on the supervisor's thread: no transition slips between)."""
-        done = threading.Event()
-
-        def check(_change: object = None) -> None:
-            if predicate():
-                done.set()
-
-        def register() -> None:
-            for program in programs:
-                program.observe(check, names="state")
-            check()
-
-        def unregister() -> None:
-            for program in programs:
-                program.unobserve(check, names="state")
-
-        self.sup._runner.call(register)
-        try:
-            if not done.wait(timeout):
-                states = {p.name: p.state.value for p in programs}
-                raise TimeoutError(f"condition not met within {timeout} s; states: {states}")
-        finally:
-            self.sup._runner.call(unregister)
+        """Block until ``predicate()`` holds, re-checked at each state change of ``programs``."""
+        wait_until(self.sup, programs, predicate, timeout)
 
     def wait_entered(
         self, program: nbsup.Program, state: str, count: int = 1, timeout: float = 10.0
@@ -208,17 +185,8 @@ class FaultRun:
     def wait_output(
         self, program: nbsup.Program, text: str, channel: str = "stdout", timeout: float = 10.0
     ) -> str:
-        """Block until ``text`` is in the program's in-memory tail; return the tail."""
-        output = program.output_channel(channel)
-        deadline = time.monotonic() + timeout
-        while True:
-            data, end = output.read_since(0)
-            decoded: str = data.decode("utf-8", "replace")
-            if text in decoded:
-                return decoded
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not output.wait_for_more(end, remaining):
-                raise TimeoutError(f"{text!r} not in {program.name}'s {channel}: {decoded!r}")
+        """Block until ``text`` is in the program's in-memory output tail; return the tail."""
+        return wait_output(program, text, channel, timeout)
 
     def log_lines(self) -> list[str]:
         """supervisord.log as ``LEVEL message`` strings (timestamps dropped)."""

@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import xmlrpc.client
 from pathlib import Path
 from typing import Any
@@ -170,17 +169,3 @@ class Served:
         assert self.sup.rpc_info is None
         if socket_path is not None:
             assert not socket_path.exists()
-
-
-def wait_output(program: Any, text: str, channel: str = "stdout", timeout: float = 5.0) -> str:
-    """Block until ``text`` is in the program's in-memory output (woken by each write)."""
-    output = program.output_channel(channel)
-    deadline = time.monotonic() + timeout
-    while True:
-        data, end = output.read_since(0)
-        decoded = data.decode("utf-8", "replace")
-        if text in decoded:
-            return decoded
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not output.wait_for_more(end, remaining):
-            raise TimeoutError(f"{text!r} not in {program.name}'s {channel}: {decoded!r}")

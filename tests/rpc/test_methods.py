@@ -7,7 +7,7 @@ import os
 import xmlrpc.client
 
 import pytest
-from rpc_support import wait_output
+from program_waits import wait_output
 from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 
 pytestmark = pytest.mark.realprocess

@@ -15,7 +15,8 @@ import threading
 import time
 
 import pytest
-from rpc_support import ENV, wait_output
+from program_waits import wait_output
+from rpc_support import ENV
 
 pytestmark = pytest.mark.realprocess
 

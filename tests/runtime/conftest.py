@@ -8,14 +8,13 @@ import json
 import os
 import shlex
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from process_waits import wait_exited
+from program_waits import wait_output, wait_until
 
 import nbsup
 from nbsup.core.record import COLUMNS
@@ -119,33 +118,8 @@ class Harness:
     def wait_until(
         self, programs: list[nbsup.Program], predicate: Callable[[], bool], timeout: float
     ) -> None:
-        """Block until ``predicate()`` holds, re-checked at every state change of ``programs``.
-
-        The observers are registered on the supervisor's thread, so no transition can slip
-        between the first check and the registration.
-        """
-        done = threading.Event()
-
-        def check(_change: object = None) -> None:
-            if predicate():
-                done.set()
-
-        def register() -> None:
-            for program in programs:
-                program.observe(check, names="state")
-            check()
-
-        def unregister() -> None:
-            for program in programs:
-                program.unobserve(check, names="state")
-
-        self.sup._runner.call(register)
-        try:
-            if not done.wait(timeout):
-                states = {p.name: p.state.value for p in programs}
-                raise TimeoutError(f"condition not met within {timeout} s; states: {states}")
-        finally:
-            self.sup._runner.call(unregister)
+        """Block until ``predicate()`` holds, re-checked at each state change of ``programs``."""
+        wait_until(self.sup, programs, predicate, timeout)
 
     def wait_entered(
         self, program: nbsup.Program, state: str, count: int = 1, timeout: float = 5.0
@@ -157,17 +131,8 @@ class Harness:
     def wait_output(
         self, program: nbsup.Program, text: str, channel: str = "stdout", timeout: float = 5.0
     ) -> str:
-        """Block until ``text`` appears in the program's in-memory output tail."""
-        output = program.output_channel(channel)
-        deadline = time.monotonic() + timeout
-        while True:
-            data, end = output.read_since(0)
-            decoded = data.decode("utf-8", "replace")
-            if text in decoded:
-                return decoded
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not output.wait_for_more(end, remaining):
-                raise TimeoutError(f"{text!r} not in {program.name}'s {channel}: {decoded!r}")
+        """Block until ``text`` is in the program's in-memory output tail; return the tail."""
+        return wait_output(program, text, channel, timeout)
 
     def ready(self, program: nbsup.Program, timeout: float = 5.0) -> dict[str, Any]:
         """The child's READY line (its pid, grandchild pid...), waiting for it."""
