@@ -60,18 +60,44 @@ def resolve(command: str, environment: Mapping[str, str]) -> ResolvedCommand:
         except OSError:
             info = None
     else:
-        filename = program
         search = environment.get("PATH") or os.environ.get("PATH") or DEFAULT_PATH
-        for folder in search.split(os.pathsep):
-            candidate = os.path.join(folder, program)
-            try:
-                info = os.stat(candidate)
-            except OSError:
-                continue
-            filename = candidate
-            break
+        filename, info = _search(program, search)
     _check(filename, info)
     return ResolvedCommand(filename, argv)
+
+
+#: Where a bare program name was found on a PATH, by (name, PATH).
+_found: dict[tuple[str, str], str] = {}
+FOUND_LIMIT = 1024
+
+
+def _search(program: str, search: str) -> tuple[str, os.stat_result | None]:
+    """The first ``folder/program`` on ``search`` that exists, and its stat (None: none).
+
+    The folder found last time is tried first: a restarting program costs one ``stat``
+    instead of one per ``PATH`` folder. It is searched again as soon as that file is
+    gone, so the only difference from supervisord's search at every spawn is that a
+    same-named program newly installed into an *earlier* ``PATH`` folder is not noticed
+    until the known one disappears (or ``PATH`` changes).
+    """
+    key = (program, search)
+    known = _found.get(key)
+    if known is not None:
+        try:
+            return known, os.stat(known)
+        except OSError:
+            del _found[key]
+    for folder in search.split(os.pathsep):
+        candidate = os.path.join(folder, program)
+        try:
+            info = os.stat(candidate)
+        except OSError:
+            continue
+        if len(_found) >= FOUND_LIMIT:
+            _found.clear()
+        _found[key] = candidate
+        return candidate, info
+    return program, None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -285,17 +285,31 @@ class Driver:
         self._feed(slot, Tick())
 
     def _feed(self, slot: Slot, event: Event, at: float | None = None) -> None:
-        """Handle ``event`` (at monotonic time ``at``, default now) and what follows."""
+        """Handle ``event`` (at monotonic time ``at``, default now) and what follows.
+
+        Processes are started and signalled first; the transitions and log lines of the
+        same event are recorded after, in order: a restarting program's next attempt is
+        already running while its records are written and mirrored.
+        """
         self.serve_requests()
         pending: deque[Event] = deque([event])
-        while pending:
-            now = self.scheduler.now() if at is None else at
-            at = None  # only the first event is dated in the past
-            effects = slot.machine.handle(pending.popleft(), now)
-            for effect in effects:
-                follow = self._apply(slot, effect)
-                if follow is not None:
-                    pending.append(follow)
+        notes: list[Transition | tuple[float, LogLine]] = []
+        try:
+            while pending:
+                now = self.scheduler.now() if at is None else at
+                at = None  # only the first event is dated in the past
+                effects = slot.machine.handle(pending.popleft(), now)
+                for effect in effects:
+                    if isinstance(effect, Transition):
+                        notes.append(effect)
+                    elif isinstance(effect, LogLine):
+                        notes.append((self.scheduler.now(), effect))
+                    else:
+                        follow = self._act(slot, effect)
+                        if follow is not None:
+                            pending.append(follow)
+        finally:
+            self._write_notes(slot, notes)
         self._rearm(slot)
         self._after_change(slot)
 
@@ -309,31 +323,39 @@ class Driver:
             if not self._stopping:
                 self._next_tier()
 
-    def _apply(self, slot: Slot, effect: Effect) -> Event | None:
-        if isinstance(effect, Transition):
-            self._record(slot, effect)
-        elif isinstance(effect, LogLine):
-            if self.journal is not None:
-                self.journal.log(
-                    self.scheduler.wall(self.scheduler.now()), effect.level, effect.message
-                )
-        elif isinstance(effect, Spawn):
+    def _act(self, slot: Slot, effect: Effect) -> Event | None:
+        if isinstance(effect, Spawn):
             return self._spawn(slot)
-        elif isinstance(effect, Kill):
+        if isinstance(effect, Kill):
             return self._kill(slot, effect)
         return None
 
-    def _record(self, slot: Slot, transition: Transition) -> None:
-        wall = self.scheduler.wall(transition.at)
+    def _write_notes(self, slot: Slot, notes: list[Transition | tuple[float, LogLine]]) -> None:
+        """Journal the notes (one write per file), then tell the listener of each record:
+        whoever is told of a transition finds it on disk already."""
+        told: list[tuple[EventRecord, Transition]] = []
+        journal = self.journal
+        wall = self.scheduler.wall
         options = slot.options
-        record = EventRecord.from_transition(
-            transition, options.name, options.group_name, wall, transition.at - self.started_at
-        )
-        if self.journal is not None:
-            self.journal.record(record)
-            if transition.level:
-                self.journal.log(wall, transition.level, transition.message)
-        self.on_transition(options.name, record, transition)
+        for note in notes:
+            if isinstance(note, Transition):
+                record = EventRecord.from_transition(
+                    note, options.name, options.group_name, wall(note.at), note.at - self.started_at
+                )
+                told.append((record, note))
+        if journal is not None and notes:
+            with journal.batch():
+                records = iter(told)
+                for note in notes:
+                    if isinstance(note, Transition):
+                        journal.record(next(records)[0])
+                        if note.level:
+                            journal.log(wall(note.at), note.level, note.message)
+                    else:
+                        at, line = note
+                        journal.log(wall(at), line.level, line.message)
+        for record, transition in told:
+            self.on_transition(options.name, record, transition)
 
     def _spawn(self, slot: Slot) -> Event:
         process = None

@@ -1,7 +1,8 @@
 """The supervisor's records on disk: a JSON-lines event file and a supervisord.log.
 
-Both are appended as things happen, one ``write`` per line on an ``O_APPEND`` descriptor,
-so a kernel that dies mid-run leaves every earlier line complete (write-ahead). The log
+Both are appended as things happen, with ``write`` on an ``O_APPEND`` descriptor: one per
+line, or one per file for the lines of one event (:meth:`Journal.batch`), so a kernel that
+dies mid-run leaves every earlier line complete (write-ahead). The log
 uses supervisord's line format (semantics.md §15.1) so existing tools can read it.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.record import COLUMNS, EventRecord
@@ -43,6 +46,7 @@ class Journal:
         self._events = os.open(self.events_path, flags, 0o644)
         self._log = os.open(self.log_path, flags, 0o644)
         self.error: str | None = None
+        self._held: dict[int, list[str]] | None = None
 
     def record(self, record: EventRecord) -> None:
         """Append one transition as a JSON object with the event log's columns."""
@@ -53,8 +57,26 @@ class Journal:
         """Append one supervisord.log line (multi-line messages stay as they are)."""
         self._write(self._log, format_log_line(wall, level, message))
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the lines written inside; write them at the end, one ``write`` per file."""
+        if self._held is not None:  # already batching: the outer batch writes
+            yield
+            return
+        held: dict[int, list[str]] = {}
+        self._held = held
+        try:
+            yield
+        finally:
+            self._held = None
+            for fd, lines in held.items():
+                self._write(fd, "".join(lines))
+
     def _write(self, fd: int, line: str) -> None:
         if fd < 0:
+            return
+        if self._held is not None:
+            self._held.setdefault(fd, []).append(line)
             return
         try:
             os.write(fd, line.encode("utf-8", "replace"))
