@@ -1,14 +1,19 @@
 """Restart rate of ``true`` with startsecs=0, autorestart=true (nbsup: restartpause=0).
 
 Compared with the machine's raw spawn-and-wait rate for the same command
-(``os.posix_spawn`` + ``waitpid`` in a loop), the physical limit.  The nbsup and raw
-rates are medians of 3 runs.
+(``os.posix_spawn`` + ``waitpid`` in a loop), and with a bare supervisor loop: what any
+event-driven supervisor must do per restart and nothing more (``subprocess.Popen`` with
+stdin/stdout/stderr pipes, its own session and ``close_fds``, as supervisord gives each
+child; the exit awaited on a pidfd in an asyncio loop; the pipes drained and closed), with
+no state machine, records, logs or watchdog. The rates are medians of 3 runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import subprocess
 import time
 
 import nbsup
@@ -33,6 +38,67 @@ def raw_rate(seconds: float = RAW_SECONDS) -> float:
         os.waitpid(pid, 0)
         n += 1
     return n / (time.monotonic() - t0)
+
+
+def bare_loop_rate(seconds: float = RAW_SECONDS) -> float:
+    """Restarts per second of ``true`` under a bare event-driven supervisor loop."""
+    return asyncio.run(_bare_loop(seconds))
+
+
+async def _bare_loop(seconds: float) -> float:
+    path = shutil.which("true") or "/bin/true"
+    env = dict(os.environ)
+    loop = asyncio.get_running_loop()
+    finished = loop.create_future()
+    count = 0
+    end = time.monotonic() + seconds
+
+    def read(fd: int) -> None:
+        try:
+            os.read(fd, 1 << 16)
+        except BlockingIOError:
+            pass
+
+    def spawn() -> None:
+        child = subprocess.Popen(
+            [path],
+            executable=path,
+            bufsize=0,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+        pipes = [child.stdout.fileno(), child.stderr.fileno()]  # type: ignore[union-attr]
+        for fd in pipes:
+            os.set_blocking(fd, False)
+            loop.add_reader(fd, read, fd)
+        pidfd = os.pidfd_open(child.pid)
+        loop.add_reader(pidfd, exited, child, pidfd, pipes)
+
+    def exited(child: subprocess.Popen[bytes], pidfd: int, pipes: list[int]) -> None:
+        nonlocal count
+        os.waitpid(child.pid, 0)
+        child.returncode = 0
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        for fd in pipes:
+            read(fd)
+            loop.remove_reader(fd)
+        for stream in (child.stdin, child.stdout, child.stderr):
+            stream.close()  # type: ignore[union-attr]
+        count += 1
+        if time.monotonic() < end:
+            spawn()
+        else:
+            finished.set_result(None)
+
+    started = time.monotonic()
+    spawn()
+    await finished
+    return count / (time.monotonic() - started)
 
 
 def _count_starts(times: list[float], lo: float, hi: float) -> int:
@@ -74,6 +140,7 @@ def measure_supervisord() -> float:
 
 def run() -> list[dict]:
     raw = median([raw_rate() for _ in range(3)])
+    bare = median([bare_loop_rate() for _ in range(3)])
     nb = median([measure_nbsup() for _ in range(REPEATS)])
     sd = measure_supervisord()  # about 1/s (its poll loop), once is enough
     return [
@@ -86,5 +153,17 @@ def run() -> list[dict]:
             limit=raw,
             target=f">= {0.8 * raw:.0f}/s (80 % of raw)",
             note=f"nbsup reaches {100 * nb / raw:.0f} % of raw posix_spawn+waitpid",
-        )
+        ),
+        row(
+            NAME,
+            "restarts/s, bare supervisor loop (limit of any supervisor with stdio pipes)",
+            nb,
+            None,
+            unit="1/s",
+            limit=bare,
+            note=(
+                f"the bare loop reaches {100 * bare / raw:.0f} % of raw; "
+                f"nbsup {100 * nb / bare:.0f} % of the bare loop"
+            ),
+        ),
     ]
