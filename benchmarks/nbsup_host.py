@@ -113,6 +113,10 @@ class Host:
     def events(self) -> dict[str, Any]:
         return {"events": len(self.sup._store)}
 
+    def starts(self) -> dict[str, Any]:
+        column = self.sup._store._columns["to_state"]
+        return {"starts": sum(1 for state in column if state == "STARTING")}
+
     def shutdown(self, timeout: float = 60) -> dict[str, Any]:
         return {"finished": self.sup.shutdown(timeout)}
 
