@@ -128,8 +128,9 @@ class Driver:
         self._shutdown_tiers: list[int] | None = None
         self._stopping: set[str] = set()
         self.on_shutdown_complete: Callable[[], None] | None = None
-        #: Called before each event is handled: lets waiting user requests go first.
-        self.serve_requests: Callable[[], None] = lambda: None
+        #: Called before each event is handled: lets waiting user requests go first (and
+        #: a loop that is behind give the kernel a moment: runtime/courtesy.py).
+        self.between_events: Callable[[], None] = lambda: None
 
     # ------------------------------------------------------------------ programs
 
@@ -291,7 +292,7 @@ class Driver:
         same event are recorded after, in order: a restarting program's next attempt is
         already running while its records are written and mirrored.
         """
-        self.serve_requests()
+        self.between_events()
         pending: deque[Event] = deque([event])
         notes: list[Transition | tuple[float, LogLine]] = []
         try:

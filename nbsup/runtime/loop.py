@@ -3,6 +3,8 @@
 The kernel's own loop shares the main thread with cell execution and stops while a cell
 runs, so supervision cannot live there. Everything that touches a program's machine, its
 process or its timers runs on this thread; other threads hand work over with :meth:`call`.
+When it falls behind, it gives the kernel's threads a share of the interpreter
+(:mod:`nbsup.runtime.courtesy`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import concurrent.futures
 import threading
 from collections.abc import Callable
 from typing import TypeVar
+
+from .courtesy import CourteousSelector, Courtesy
 
 T = TypeVar("T")
 
@@ -27,7 +31,8 @@ class LoopThread:
     """
 
     def __init__(self, name: str = "nbsup-supervisor") -> None:
-        self.loop = asyncio.new_event_loop()
+        self.courtesy = Courtesy()
+        self.loop = asyncio.SelectorEventLoop(CourteousSelector(self.courtesy))
         self._requests: collections.deque[tuple[Callable[..., object], tuple[object, ...],
                                                 concurrent.futures.Future[object]]] = (
             collections.deque()
@@ -58,13 +63,19 @@ class LoopThread:
         """Run ``function(*args)`` on the loop thread; return a future of its result.
 
         Requests jump the queue: besides being scheduled on the loop, they are served by
-        :meth:`serve_requests`, which the driver calls between two events, so a request
+        :meth:`between_events`, which the driver calls between two events, so a request
         waits for at most one event's work even when the loop is saturated.
         """
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._requests.append((function, args, future))  # type: ignore[arg-type]
         self.loop.call_soon_threadsafe(self.serve_requests)
         return future
+
+    def between_events(self) -> None:
+        """Called by the driver before each event: give way if behind, then serve requests."""
+        if not self._serving:
+            self.courtesy.between_events()
+        self.serve_requests()
 
     def serve_requests(self) -> None:
         """Run the pending requests (on the loop thread; re-entrant calls do nothing)."""

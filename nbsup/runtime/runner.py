@@ -104,7 +104,7 @@ class ThreadRunner:
             )
 
         self.driver = self.thread.call(build)
-        self.driver.serve_requests = self.thread.serve_requests
+        self.driver.between_events = self.thread.between_events
 
     def call(self, function: Callable[..., T], *args: object) -> T:
         if self._closed:
