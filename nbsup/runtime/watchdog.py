@@ -5,7 +5,10 @@ also means nothing kills them when the kernel is killed. The watchdog is started
 supervisor, in its own session, reading a pipe from the kernel: ``+PGID SIGNAL`` when a
 program starts, ``-PGID`` when its group is gone. When the pipe reaches end-of-file (the
 kernel exited, however it exited) it sends each group its stop signal, waits up to one
-second, then SIGKILLs whatever is left, grandchildren included.
+second, then SIGKILLs whatever is left, grandchildren included. Lines wait in the pipe
+until the guard reads them, at most :data:`READ_NAP` apart: nothing in them is urgent (a
+dead kernel's lines are all read before the end-of-file), and writes that do not wake a
+process keep a restart loop's two lines per restart from costing a context switch each.
 
 It also finishes off what a program leaves behind: ``~PGID DELAY REPEAT`` says that the
 program's process ended while members of its group live on (grandchildren it forked); the
@@ -24,6 +27,11 @@ import threading
 import time
 
 GRACE_SECONDS = 1.0
+#: The guard reads the pipe at most this often (seconds): a program restarting hundreds of
+#: times a second sends two lines per restart, which then wake the guard a few times a
+#: second instead of at each line. Its sweeps stay on time; a dead kernel is noticed this
+#: much later at most.
+READ_NAP = 0.1
 #: A guard that dies younger than this, this many times in a row, is not replaced again.
 QUICK_DEATH_SECONDS = 1.0
 MAX_QUICK_DEATHS = 5
@@ -86,19 +94,25 @@ def sweep_due():
         else:
             del sweeps[pgid]
             groups.pop(pgid, None)
+def until_sweep():
+    if not sweeps:
+        return None
+    return max(0.0, min(due for due, _ in sweeps.values()) - time.monotonic())
 fd = sys.stdin.fileno()
+nap = float(sys.argv[2])
 pending = b""
 while True:
-    timeout = None
-    if sweeps:
-        timeout = max(0.0, min(due for due, _ in sweeps.values()) - time.monotonic())
-    if select.select([fd], [], [], timeout)[0]:
-        data = os.read(fd, 65536)
+    if select.select([fd], [], [], until_sweep())[0]:
+        data = os.read(fd, 1 << 20)
         if not data:
             break
         *lines, pending = (pending + data).split(b"\n")
         for line in lines:
             handle(line.decode())
+        # let the next lines gather in the pipe: a kernel's write that does not wake this
+        # process costs it microseconds; one that does, a context switch on its core
+        due = until_sweep()
+        time.sleep(nap if due is None else min(nap, due))
     sweep_due()
 alive = [pgid for pgid, sig in groups.items() if send(pgid, sig)]
 deadline = time.monotonic() + float(sys.argv[1])
@@ -132,7 +146,7 @@ class Watchdog:
 
     def _start(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-S", "-c", _GUARD, str(GRACE_SECONDS)],
+            [sys.executable, "-S", "-c", _GUARD, str(GRACE_SECONDS), str(READ_NAP)],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -1,0 +1,56 @@
+"""The guard reads the kernel's lines in batches: a restart loop does not wake it per line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from nbsup.runtime.watchdog import READ_NAP, Watchdog
+
+
+def _switches(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches in /proc status")
+
+
+def test_many_lines_wake_the_guard_a_few_times_a_second() -> None:
+    watchdog = Watchdog()
+    try:
+        time.sleep(0.3)  # let it start up and block on the pipe
+        before = _switches(watchdog.pid)
+        lines = 0
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:  # 2 lines per "restart", ~2,000 restarts a second
+            watchdog.watch(4_000_000 + lines, signal.SIGTERM)
+            watchdog.forget(4_000_000 + lines)
+            lines += 2
+            time.sleep(0.0005)
+        woken = _switches(watchdog.pid) - before
+        assert lines > 500
+        assert woken <= 3 * (1.0 / READ_NAP) + 5, (woken, lines)
+    finally:
+        watchdog.close()
+
+
+def test_a_dead_kernel_is_still_noticed_at_once_after_a_nap() -> None:
+    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    watchdog = Watchdog()
+    try:
+        watchdog.watch(child.pid, signal.SIGTERM)
+        ended = threading.Event()
+        threading.Thread(target=lambda: (child.wait(), ended.set()), daemon=True).start()
+        t0 = time.monotonic()
+        os.close(watchdog._fd)  # what the kernel's death does to the pipe
+        assert ended.wait(5)
+        assert time.monotonic() - t0 < READ_NAP + 1.0
+        assert child.returncode == -signal.SIGTERM
+    finally:
+        if child.poll() is None:
+            child.kill()
+        watchdog._process.wait(5)
