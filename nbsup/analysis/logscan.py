@@ -50,8 +50,8 @@ _KIND_CODES = np.array([int.from_bytes(k, "little") for k in KIND_KEYS], dtype=n
 _WINDOW = PREFIX_LEN + 8  # the prefix and the first eight bytes of the message
 _DST_BLOCK = 900  # UTC offsets are looked up once per 15 minutes of local time
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-_FIELD_WEIGHTS = np.zeros((17, 7), dtype=np.float32)
-for _field, _columns in enumerate(((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14), (14, 17))):
+_FIELD_WEIGHTS = np.zeros((12, 5), dtype=np.float32)  # digits -> year, month, day, hour, minute
+for _field, _columns in enumerate(((0, 4), (4, 6), (6, 8), (8, 10), (10, 12))):
     for _column in range(*_columns):
         _FIELD_WEIGHTS[_column, _field] = 10.0 ** (_columns[1] - 1 - _column)
 
@@ -119,10 +119,8 @@ def scan(data: bytes, tz: str | tzinfo | None = None) -> ScannedLog:
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
     starts, ends = split_lines(data)
-    # one row of the first WINDOW bytes per line, gathered through a sliding-window view
-    padded = np.frombuffer(data + bytes(_WINDOW), dtype=np.uint8)
     candidates = np.flatnonzero(ends - starts >= PREFIX_LEN)
-    head = sliding_window_view(padded, _WINDOW)[starts[candidates]]
+    head = _heads(data, starts[candidates])
     digits = head[:, _DIGITS] - np.uint8(48)  # wraps around below "0": > 9 too
     ok = (digits <= 9).all(axis=1)
     for position, char in _LITERALS.items():
@@ -139,6 +137,22 @@ def scan(data: bytes, tz: str | tzinfo | None = None) -> ScannedLog:
     return ScannedLog(data, starts, ends, prefixed, epoch, kind, level[ok])
 
 
+def _heads(data: bytes, starts: IntArray) -> npt.NDArray[np.uint8]:
+    """The first WINDOW bytes from each of ``starts`` (zeros past the end), gathered
+    through a sliding-window view; only the log's last bytes are copied to be padded."""
+    inside = int(np.searchsorted(starts, len(data) - _WINDOW, side="right"))
+    head: npt.NDArray[np.uint8] = np.zeros((0, _WINDOW), dtype=np.uint8)
+    if inside:
+        window = sliding_window_view(np.frombuffer(data, dtype=np.uint8), _WINDOW)
+        head = window[starts[:inside]]
+    if inside < len(starts):
+        offset = int(starts[inside])
+        tail = np.frombuffer(data[offset:] + bytes(_WINDOW), dtype=np.uint8)
+        last = sliding_window_view(tail, _WINDOW)[starts[inside:] - offset]
+        head = np.concatenate((head, last))
+    return head
+
+
 def _lookup(
     codes: npt.NDArray[np.unsignedinteger], words: npt.NDArray[np.unsignedinteger]
 ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
@@ -153,19 +167,33 @@ def _lookup(
 
 
 def _epoch(digits: npt.NDArray[np.uint8], tz: str | tzinfo | None) -> FloatArray:
-    """Epoch seconds of the timestamps given as their 17 digits; NaN where impossible."""
-    # year, month, day, hour, minute, second, millis: one small float matrix product (exact)
-    fields = (digits.astype(np.float32) @ _FIELD_WEIGHTS).astype(np.int64)
-    year, month, day, hour, minute, second, millis = fields.T
+    """Epoch seconds of the timestamps given as their 17 digits; NaN where impossible.
+
+    Lines of one minute follow each other: the date and minute are decoded once per run.
+    """
+    n = len(digits)
+    words = np.zeros((n, 2), dtype=np.uint64)
+    words.view(np.uint8)[:, :12] = digits[:, :12]
+    new_minute = np.ones(n, dtype=bool)
+    new_minute[1:] = (words[1:] != words[:-1]).any(axis=1)
+    heads = np.flatnonzero(new_minute)
+    run = np.cumsum(new_minute) - 1
+    # year, month, day, hour, minute: one small float matrix product (exact)
+    fields = (digits[heads, :12].astype(np.float32) @ _FIELD_WEIGHTS).astype(np.int64)
+    year, month, day, hour, minute = fields.T
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_ok = (month >= 1) & (month <= 12)
     month = np.clip(month, 1, 12)
     days_in_month = _MONTH_DAYS[month - 1] + ((month == 2) & leap)
-    valid = (year >= 1900) & (year <= 2261)  # datetime64[ns] ends in April 2262
-    valid &= month_ok & (day >= 1) & (day <= days_in_month)
-    valid &= (hour < 24) & (minute < 60) & (second <= 60)
-    naive = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
-    out = np.full(len(digits), np.nan)
+    valid_minute = (year >= 1900) & (year <= 2261)  # datetime64[ns] ends in April 2262
+    valid_minute &= month_ok & (day >= 1) & (day <= days_in_month)
+    valid_minute &= (hour < 24) & (minute < 60)
+    minute_start = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60
+    seconds = digits[:, 12].astype(np.int64) * 10 + digits[:, 13]
+    millis = digits[:, 14].astype(np.int64) * 100 + digits[:, 15] * 10 + digits[:, 16]
+    valid = valid_minute[run] & (seconds <= 60)
+    naive = minute_start[run] + seconds
+    out = np.full(n, np.nan)
     if valid.any():
         blocks = naive[valid] // _DST_BLOCK
         low = int(blocks.min())
