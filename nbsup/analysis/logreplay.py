@@ -9,17 +9,21 @@ arrives in a state it cannot come from (a log that starts mid-run, lines lost), 
 Rows are kept lean for speed: the source message's index, the process name, one code
 packing from/to states and flags (:data:`MSG`, :data:`ES`, :data:`SIG`, :data:`EXP`: the
 row carries the message, exit status, signal or "expected" of its source line), ``pid``
-and ``tries`` (-1 for none). The reader fills in the rest with numpy.
+and ``tries`` (-1 for none). :meth:`LogReplay.transitions` gives them as
+:class:`Transitions`, the columns :mod:`.logvector` builds too.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 from .logpatterns import NAMED_SPAWNERR, Fields
-from .logscan import KINDS
+from .logscan import KINDS, IntArray
 from .logstate import (
     BACKOFF,
     EXITED,
@@ -37,6 +41,26 @@ from .logstate import (
 )
 
 MSG, ES, SIG, EXP = 1, 2, 4, 8
+
+
+@dataclass
+class Transitions:
+    """Rows, column by column: the source message, the process, ``code`` (from state,
+    to state << 3, flags << 6), pid and tries (-1: none), and the exit status, signal and
+    "expected" of the source message (read where the flags say so)."""
+
+    src: IntArray
+    name: npt.NDArray[np.object_]
+    code: IntArray
+    pid: IntArray
+    tries: IntArray
+    exitstatus: IntArray
+    signal: npt.NDArray[np.object_]
+    expected: npt.NDArray[np.bool_]
+
+    def take(self, rows: IntArray) -> Transitions:
+        """The rows at ``rows``, in that order."""
+        return Transitions(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
 
 @dataclass
@@ -77,9 +101,17 @@ class LogReplay:
     _times: Sequence[float] = field(default=(), repr=False)
     _fields: Sequence[Fields] = field(default=(), repr=False)
 
-    def run(self, kinds: Sequence[int], times: Sequence[float], fields: Sequence[Fields]) -> None:
+    def run(
+        self,
+        kinds: Sequence[int],
+        times: Sequence[float],
+        fields: Sequence[Fields],
+        only: Iterable[int] | None = None,
+    ) -> None:
         """Replay messages in order: their kind codes, times and :func:`parse` fields.
 
+        ``only``: the indices of the messages to replay, in order (default: all); the
+        others are still looked at where a spawn error's owner is guessed.
         The three kinds that make up most of a busy log (spawned, success, exited) are
         handled inline; the others by a method per kind.
         """
@@ -95,7 +127,10 @@ class LogReplay:
         get = self.processes.get
         add_src, add_name, add_code = self.src.append, self.name.append, self.code.append
         add_pid, add_tries, used = self.pid.append, self.tries.append, self.used.append
-        for src, (kind, time, f) in enumerate(zip(kinds, times, fields, strict=True)):
+        if len(kinds) != len(times) or len(kinds) != len(fields):
+            raise ValueError("kinds, times and fields differ in length")
+        for src in range(len(kinds)) if only is None else only:
+            kind, time, f = kinds[src], times[src], fields[src]
             if kind == spawned:
                 if not f[0]:
                     continue
@@ -132,6 +167,22 @@ class LogReplay:
             elif not handlers[kind](src, time, f):
                 continue
             used(src)
+
+    def transitions(self) -> Transitions:
+        """The rows so far, in the order they were made."""
+        src = np.frombuffer(self.src, dtype=np.int64)
+        signal = np.empty(len(src), dtype=object)
+        signal[:] = [self.signal[i] for i in src.tolist()]
+        return Transitions(
+            src,
+            np.array(self.name, dtype=object),
+            np.frombuffer(self.code, dtype=np.int64),
+            np.frombuffer(self.pid, dtype=np.int64),
+            np.frombuffer(self.tries, dtype=np.int64),
+            np.frombuffer(self.exitstatus, dtype=np.int64)[src],
+            signal,
+            np.frombuffer(self.expected, dtype=np.int8)[src].astype(bool),
+        )
 
     def _inline(self, src: int, time: float, f: Fields) -> bool:
         raise AssertionError("handled in run()")  # pragma: no cover

@@ -16,14 +16,14 @@ from ..core.states import ProcessState
 from .logpatterns import NAMED_SPAWNERR, Fields
 from .logscan import KINDS
 
-#: State codes: the positions of the names in the event log's state categories.
 #: State codes: positions in the event log's state categories (checked just below).
 STOPPED, STARTING, RUNNING, BACKOFF, STOPPING, EXITED, FATAL, UNKNOWN = range(8)
 _ORDER = ["STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL", "UNKNOWN"]
 if [state.value for state in ProcessState] != _ORDER:  # pragma: no cover
     raise ImportError("nbsup.analysis.logstate: state codes out of step with ProcessState")
-_EPS = 0.01  # log times are truncated to the ms and written a few ms after the fact
-_LATE = 1.5  # supervisord acts on a due deadline within one poll (1 s) plus slack
+#: Slack of a due retry, and how late an autorestart may follow its exit (seconds).
+EPS = 0.01  # log times are truncated to the ms and written a few ms after the fact
+LATE = 1.5  # supervisord acts on a due deadline within one poll (1 s) plus slack
 _CHAIN_MAX = 64  # spawn errors considered when naming an unnamed crash loop
 _ITERATION = 0.1  # one pass of supervisord's loop over all processes takes a few ms
 
@@ -80,8 +80,8 @@ def plausible_owner(
     items = sorted((n, p) for n, p in processes.items() if n not in busy)
     tiers = (  # due for a retry; autorestarting; a new daemon's retry of the same error
         [(p.t_backoff + p.backoff, n, p) for n, p in items
-         if p.state == BACKOFF and time >= p.t_backoff + p.backoff - _EPS],
-        [(p.t_exit, n, p) for n, p in items if p.state == EXITED and time - p.t_exit <= _LATE],
+         if p.state == BACKOFF and time >= p.t_backoff + p.backoff - EPS],
+        [(p.t_exit, n, p) for n, p in items if p.state == EXITED and time - p.t_exit <= LATE],
         [(0.0, n, p) for n, p in items if p.state == STOPPED and p.fresh and p.spawnerr == text],
     )  # fmt: skip
     for tier in tiers:
@@ -100,7 +100,7 @@ def crash_loop(pending: Sequence[SpawnErr], run_start: int, time: float) -> list
     comes k seconds (plus less than a second) after the k-th failure. Empty if none fits.
     """
     open_ = [e for e in pending if not e.claimed and e.src > run_start]
-    if not open_ or time - open_[-1].time > _LATE:
+    if not open_ or time - open_[-1].time > LATE:
         return []
     last = open_[-1]
     same = [e for e in open_ if e.text == last.text][-_CHAIN_MAX:]
@@ -110,7 +110,7 @@ def crash_loop(pending: Sequence[SpawnErr], run_start: int, time: float) -> list
             k, previous = len(chain), chain[-1]
             step = next(
                 (e for e in same if e.src > previous.src
-                 and k - _EPS <= e.time - previous.time <= k + _LATE),
+                 and k - EPS <= e.time - previous.time <= k + LATE),
                 None,
             )  # fmt: skip
             if step is None:
