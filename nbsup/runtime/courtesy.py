@@ -3,13 +3,20 @@
 The loop thread and the kernel's threads share one interpreter lock. While the loop keeps
 up, it sleeps in ``epoll`` between events and the kernel never waits for it. When more is
 due than it can do (hundreds of programs crash-looping with a short ``restartpause``), it
-would run without a break, and every execute request would queue behind its work for the
-lock. So, once it has worked :data:`BUSY_LIMIT` without catching up, it sleeps
-:data:`PAUSE` (the lock released) before its next event: the kernel's threads get the
-interpreter at least that share of the time, and the backlog is worked off a little later.
+works without a break, and CPython's lock then starves the kernel: the loop lets the lock
+go at each of its many system calls and takes it back before a waiting thread has woken
+up, and each such release restarts the waiter's 5 ms wait for a forced switch. Measured: a
+thread computing next to a loop that is behind got 5 ms of 68; execute round trips took
+twice as long as an idle kernel's.
 
-"Caught up" means the loop asked the selector to wait (a timeout other than zero): nothing
-was ready. A loop that keeps up never pauses, however many events it handles.
+So after each :data:`BUSY_LIMIT` of work without catching up, the loop steps aside for
+:data:`PROBE` (a sleep, the lock released): long enough for a waiting thread to take the
+lock. If nobody did, the sleep ends on time and the loop goes on (it loses ~5 % while it
+is behind). If the sleep ended late, a thread of the kernel held the lock meanwhile: it is
+answering a request or running a cell, and the loop gives it :data:`PAUSE` more before its
+next event. A loop that keeps up never steps aside.
+
+"Caught up" means the loop waited in the selector (a timeout other than zero).
 """
 
 from __future__ import annotations
@@ -18,19 +25,23 @@ import selectors
 import time
 from collections.abc import Callable
 
-#: Continuous work (seconds) after which the loop gives way.
-BUSY_LIMIT = 0.010
-#: How long it gives way (seconds).
+#: Seconds of work without catching up after which the loop steps aside.
+BUSY_LIMIT = 0.002
+#: How long it steps aside (seconds): a waiting thread wakes and takes the lock by then.
+PROBE = 0.0001
+#: A step aside longer than ``PROBE`` by this much means another thread took the lock.
+CONTENDED = 0.0003
+#: How much longer the loop then waits (seconds), for the kernel to finish uncontended.
 PAUSE = 0.002
 
 
 class Courtesy:
-    """Counts the loop's continuous work and pauses it once it exceeds ``busy_limit``.
+    """Watches the loop's stretches of continuous work and steps aside between them.
 
     Parameters
     ----------
-    busy_limit, pause
-        Seconds of continuous work allowed, and of the pause that follows.
+    busy_limit, probe, contended, pause
+        See :data:`BUSY_LIMIT`, :data:`PROBE`, :data:`CONTENDED` and :data:`PAUSE`.
     clock, sleep
         ``time.monotonic`` and ``time.sleep`` (injectable for tests).
     """
@@ -38,16 +49,21 @@ class Courtesy:
     def __init__(
         self,
         busy_limit: float = BUSY_LIMIT,
+        probe: float = PROBE,
+        contended: float = CONTENDED,
         pause: float = PAUSE,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.busy_limit = busy_limit
+        self.probe = probe
+        self.contended = contended
         self.pause = pause
         self.clock = clock
         self.sleep = sleep
         self.busy_since = clock()
-        #: Pauses taken so far (how often the loop was behind).
+        #: Times the loop stepped aside, and times it found the kernel wanting the lock.
+        self.probes = 0
         self.pauses = 0
 
     def caught_up(self) -> None:
@@ -55,21 +71,27 @@ class Courtesy:
         self.busy_since = self.clock()
 
     def between_events(self) -> None:
-        """Called before each event: pause if the loop has worked too long without a break."""
-        if self.clock() - self.busy_since > self.busy_limit:
+        """Called before each event: step aside after a long stretch of work."""
+        started = self.clock()
+        if started - self.busy_since <= self.busy_limit:
+            return
+        self.probes += 1
+        self.sleep(self.probe)
+        if self.clock() - started > self.probe + self.contended:
             self.pauses += 1
             self.sleep(self.pause)
-            self.busy_since = self.clock()
+        self.caught_up()  # a new stretch starts
 
 
 class CourteousSelector(selectors.EpollSelector):
-    """The loop's selector: tells ``courtesy`` each time the loop waits for something."""
+    """The loop's selector: tells ``courtesy`` each time the loop has waited."""
 
     def __init__(self, courtesy: Courtesy) -> None:
         super().__init__()
         self.courtesy = courtesy
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        if timeout is None or timeout > 0:
+        ready = super().select(timeout)
+        if timeout is None or timeout > 0:  # it waited: a stretch starts now that it runs
             self.courtesy.caught_up()
-        return super().select(timeout)
+        return ready

@@ -1,17 +1,23 @@
-"""A loop that has fallen behind gives the kernel's threads a moment; one that keeps up never."""
+"""A loop that is behind steps aside now and then, and waits longer when the kernel needs
+the interpreter; a loop that keeps up never steps aside."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from nbsup.runtime.courtesy import CourteousSelector, Courtesy
 from nbsup.runtime.loop import LoopThread
 
 
 class _Clock:
+    """Wall time moved by hand; ``taken`` is how long another thread keeps the lock when
+    the loop steps aside."""
+
     def __init__(self) -> None:
-        self.now = 0.0
+        self.now = 100.0
+        self.taken = 0.0
         self.slept: list[float] = []
 
     def __call__(self) -> float:
@@ -19,80 +25,129 @@ class _Clock:
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
-        self.now += seconds
+        self.now += seconds + (self.taken if len(self.slept) % 2 else 0.0)
+
+    def courtesy(self) -> Courtesy:
+        return Courtesy(busy_limit=0.002, probe=0.0001, contended=0.0003, pause=0.002,
+                        clock=self, sleep=self.sleep)  # fmt: skip
 
 
-def test_it_pauses_only_after_working_past_the_limit() -> None:
+def test_a_loop_behind_steps_aside_once_per_stretch_and_goes_on_when_nobody_waits() -> None:
     clock = _Clock()
-    courtesy = Courtesy(busy_limit=0.010, pause=0.002, clock=clock, sleep=clock.sleep)
-    for _ in range(9):  # 9 events of 1 ms: within the limit, no pause
+    courtesy = clock.courtesy()
+    courtesy.caught_up()
+    for _ in range(20):  # 20 events of 0.6 ms without catching up: a probe every 4th
+        clock.now += 0.0006
         courtesy.between_events()
-        clock.now += 0.001
-    courtesy.between_events()
-    assert clock.slept == []
-    clock.now += 0.0015
-    courtesy.between_events()
-    assert clock.slept == [0.002] and courtesy.pauses == 1
-    courtesy.between_events()  # the pause starts a new stretch
-    assert courtesy.pauses == 1
+    assert courtesy.probes == 5 and courtesy.pauses == 0
+    assert clock.slept == [0.0001] * 5
 
 
-def test_catching_up_starts_the_count_again() -> None:
+def test_a_loop_behind_waits_longer_when_a_thread_took_the_lock() -> None:
     clock = _Clock()
-    courtesy = Courtesy(busy_limit=0.010, pause=0.002, clock=clock, sleep=clock.sleep)
+    clock.taken = 0.001  # the kernel held the lock 1 ms while the loop stepped aside
+    courtesy = clock.courtesy()
+    courtesy.caught_up()
+    for _ in range(4):
+        clock.now += 0.0006
+        courtesy.between_events()
+    assert courtesy.probes == 1 and courtesy.pauses == 1
+    assert clock.slept == [0.0001, 0.002]
+
+
+def test_a_loop_that_catches_up_never_steps_aside() -> None:
+    clock = _Clock()
+    courtesy = clock.courtesy()
     for _ in range(100):
-        clock.now += 0.004
-        courtesy.caught_up()  # the loop waited for something between events
+        clock.now += 0.0015
+        courtesy.caught_up()  # it waited for something between events
         courtesy.between_events()
-    assert courtesy.pauses == 0
+    assert courtesy.probes == 0 and clock.slept == []
 
 
 def test_the_selector_reports_a_wait_but_not_a_poll() -> None:
     clock = _Clock()
-    courtesy = Courtesy(clock=clock, sleep=clock.sleep)
+    courtesy = clock.courtesy()
     selector = CourteousSelector(courtesy)
     try:
-        clock.now = 5.0
+        clock.now = 105.0
         selector.select(0)  # callbacks were ready: still working
-        assert courtesy.busy_since == 0.0
-        selector.select(0.0001)  # nothing was ready: caught up
-        assert courtesy.busy_since == 5.0
+        assert courtesy.busy_since == 100.0
+        selector.select(0.0001)  # nothing was ready: it waited
+        assert courtesy.busy_since == 105.0
     finally:
         selector.close()
 
 
-def _run(thread: LoopThread, step: object, count: int) -> None:
+def _spin(seconds: float) -> None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        pass
+
+
+def _run(thread: LoopThread, step: Callable[[Callable[[], None]], object], count: int) -> float:
+    """``count`` events of 1 ms of pure-Python work on the loop; returns the wall time."""
     done = threading.Event()
     left = [count]
 
     def work() -> None:
         thread.between_events()
-        deadline = time.perf_counter() + 0.001  # 1 ms of work per event
-        while time.perf_counter() < deadline:
-            pass
+        _spin(0.001)
         left[0] -= 1
         if left[0] == 0:
             done.set()
         else:
-            step(work)  # type: ignore[operator]
+            step(work)
 
+    started = time.perf_counter()
     thread.loop.call_soon_threadsafe(work)
-    assert done.wait(10)
+    assert done.wait(30)
+    return time.perf_counter() - started
 
 
-def test_a_real_loop_behind_its_work_pauses() -> None:
+class _Cell:
+    """A thread computing in pure Python (a busy cell); counts its milliseconds."""
+
+    def __init__(self) -> None:
+        self.ran = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._compute)
+
+    def _compute(self) -> None:
+        while not self._stop.is_set():
+            _spin(0.0005)
+            self.ran += 0.0005
+
+    def __enter__(self) -> _Cell:
+        self._thread.start()
+        time.sleep(0.02)  # let it take the lock before the loop's work starts
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_a_real_loop_behind_lets_a_computing_thread_run() -> None:
     thread = LoopThread(name="courtesy-test")
     try:
-        _run(thread, thread.loop.call_soon, 60)  # always something ready: a backlog
-        assert thread.courtesy.pauses >= 3
+        _run(thread, thread.loop.call_soon, 40)  # behind, nobody else wants the lock
+        assert thread.courtesy.pauses <= 2
+        with _Cell() as cell:
+            before = cell.ran
+            wall = _run(thread, thread.loop.call_soon, 60)
+            share = (cell.ran - before) / wall
+        assert thread.courtesy.pauses >= 5
+        assert share > 0.3, share  # without stepping aside it got under 10 %
     finally:
         thread.stop()
 
 
-def test_a_real_loop_that_keeps_up_never_pauses() -> None:
+def test_a_real_loop_that_keeps_up_never_steps_aside() -> None:
     thread = LoopThread(name="courtesy-test")
     try:
-        _run(thread, lambda work: thread.loop.call_later(0.002, work), 60)
-        assert thread.courtesy.pauses == 0
+        with _Cell():
+            _run(thread, lambda work: thread.loop.call_later(0.003, work), 30)
+        assert thread.courtesy.probes == 0
     finally:
         thread.stop()
