@@ -11,10 +11,12 @@ twice as long as an idle kernel's.
 
 So after each :data:`BUSY_LIMIT` of work without catching up, the loop steps aside for
 :data:`PROBE` (a sleep, the lock released): long enough for a waiting thread to take the
-lock. If nobody did, the sleep ends on time and the loop goes on (it loses ~5 % while it
-is behind). If the sleep ended late, a thread of the kernel held the lock meanwhile: it is
-answering a request or running a cell, and the loop gives it :data:`PAUSE` more before its
-next event. A loop that keeps up never steps aside.
+lock. If the process's other threads used no CPU meanwhile, nobody was waiting and the loop
+goes on (it loses ~5 % while it is behind). If they used more than :data:`CONTENDED`, a
+thread of the kernel took the lock: it is answering a request or running a cell, and the
+loop gives it :data:`PAUSE` more before its next event. (Other processes taking the CPU,
+children starting for instance, do not count: waiting for them would only make the loop
+later.) A loop that keeps up never steps aside.
 
 "Caught up" means the loop waited in the selector (a timeout other than zero).
 """
@@ -29,10 +31,16 @@ from collections.abc import Callable
 BUSY_LIMIT = 0.002
 #: How long it steps aside (seconds): a waiting thread wakes and takes the lock by then.
 PROBE = 0.0001
-#: A step aside longer than ``PROBE`` by this much means another thread took the lock.
-CONTENDED = 0.0003
+#: CPU seconds the process's other threads used while the loop stepped aside, above which
+#: one of them took the lock.
+CONTENDED = 0.00005
 #: How much longer the loop then waits (seconds), for the kernel to finish uncontended.
 PAUSE = 0.002
+
+
+def other_threads_cpu() -> float:
+    """CPU seconds used so far by this process's threads other than the calling one."""
+    return time.process_time() - time.thread_time()
 
 
 class Courtesy:
@@ -42,8 +50,9 @@ class Courtesy:
     ----------
     busy_limit, probe, contended, pause
         See :data:`BUSY_LIMIT`, :data:`PROBE`, :data:`CONTENDED` and :data:`PAUSE`.
-    clock, sleep
-        ``time.monotonic`` and ``time.sleep`` (injectable for tests).
+    clock, others, sleep
+        ``time.monotonic``, the CPU seconds of the process's other threads (see
+        :func:`other_threads_cpu`) and ``time.sleep`` (injectable for tests).
     """
 
     def __init__(
@@ -53,6 +62,7 @@ class Courtesy:
         contended: float = CONTENDED,
         pause: float = PAUSE,
         clock: Callable[[], float] = time.monotonic,
+        others: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.busy_limit = busy_limit
@@ -60,6 +70,7 @@ class Courtesy:
         self.contended = contended
         self.pause = pause
         self.clock = clock
+        self.others = others if others is not None else other_threads_cpu
         self.sleep = sleep
         self.busy_since = clock()
         #: Times the loop stepped aside, and times it found the kernel wanting the lock.
@@ -76,8 +87,9 @@ class Courtesy:
         if started - self.busy_since <= self.busy_limit:
             return
         self.probes += 1
+        before = self.others()
         self.sleep(self.probe)
-        if self.clock() - started > self.probe + self.contended:
+        if self.others() - before > self.contended:
             self.pauses += 1
             self.sleep(self.pause)
         self.caught_up()  # a new stretch starts

@@ -12,12 +12,15 @@ from nbsup.runtime.loop import LoopThread
 
 
 class _Clock:
-    """Wall time moved by hand; ``taken`` is how long another thread keeps the lock when
-    the loop steps aside."""
+    """Wall time moved by hand. When the loop steps aside, another thread of the process
+    runs ``taken`` seconds (it took the lock), or another process delays the loop by
+    ``preempted`` seconds (no thread of ours ran)."""
 
     def __init__(self) -> None:
         self.now = 100.0
         self.taken = 0.0
+        self.preempted = 0.0
+        self.others_cpu = 0.0
         self.slept: list[float] = []
 
     def __call__(self) -> float:
@@ -25,11 +28,14 @@ class _Clock:
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
-        self.now += seconds + (self.taken if len(self.slept) % 2 else 0.0)
+        self.now += seconds
+        if seconds == 0.0001:  # the probe
+            self.now += self.taken + self.preempted
+            self.others_cpu += self.taken
 
     def courtesy(self) -> Courtesy:
-        return Courtesy(busy_limit=0.002, probe=0.0001, contended=0.0003, pause=0.002,
-                        clock=self, sleep=self.sleep)  # fmt: skip
+        return Courtesy(busy_limit=0.002, probe=0.0001, contended=0.00005, pause=0.002,
+                        clock=self, others=lambda: self.others_cpu, sleep=self.sleep)  # fmt: skip
 
 
 def test_a_loop_behind_steps_aside_once_per_stretch_and_goes_on_when_nobody_waits() -> None:
@@ -53,6 +59,17 @@ def test_a_loop_behind_waits_longer_when_a_thread_took_the_lock() -> None:
         courtesy.between_events()
     assert courtesy.probes == 1 and courtesy.pauses == 1
     assert clock.slept == [0.0001, 0.002]
+
+
+def test_being_late_because_of_other_processes_is_no_reason_to_wait() -> None:
+    clock = _Clock()
+    clock.preempted = 0.003  # children starting took the CPU while the loop stepped aside
+    courtesy = clock.courtesy()
+    courtesy.caught_up()
+    for _ in range(8):
+        clock.now += 0.0006
+        courtesy.between_events()
+    assert courtesy.probes == 2 and courtesy.pauses == 0
 
 
 def test_a_loop_that_catches_up_never_steps_aside() -> None:
