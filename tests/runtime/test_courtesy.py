@@ -127,6 +127,7 @@ class _Cell:
 
     def __init__(self) -> None:
         self.ran = 0.0
+        self._computing = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._compute)
 
@@ -134,10 +135,11 @@ class _Cell:
         while not self._stop.is_set():
             _spin(0.0005)
             self.ran += 0.0005
+            self._computing.set()
 
     def __enter__(self) -> _Cell:
         self._thread.start()
-        time.sleep(0.02)  # let it take the lock before the loop's work starts
+        assert self._computing.wait(5)  # it computes before the loop's work starts
         return self
 
     def __exit__(self, *exc: object) -> None:
