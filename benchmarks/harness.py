@@ -26,7 +26,7 @@ from typing import Any
 import nbsup
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "differential"))
+sys.path[:0] = [str(ROOT / "tests" / "differential"), str(ROOT / "tests")]
 import supervisord_oracle as oracle  # noqa: E402
 
 # --------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Waiting for processes to exit, on events: one pidfd per process, ``select`` with a timeout.
+"""Waiting on other processes: for their exit, on events (one pidfd per process, ``select``
+with a timeout), and for what they show no event for (:func:`poll_until`).
 
-Shared by the runtime, kernel and browser tests (``tests/`` is on ``sys.path`` through its
-``conftest.py``). A zombie counts as exited: its pidfd is readable as soon as it dies.
+Shared by the runtime, kernel, browser, analysis and differential tests (``tests/`` is on
+``sys.path`` through its ``conftest.py``). A zombie counts as exited: its pidfd is readable
+as soon as it dies.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import os
 import select
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 def wait_exited(pids: Iterable[int], timeout: float) -> list[int]:
@@ -36,3 +38,20 @@ def wait_exited(pids: Iterable[int], timeout: float) -> list[int]:
     finally:
         for fd in watching:
             os.close(fd)
+
+
+def poll_until(
+    predicate: Callable[[], bool], timeout: float, interval: float = 0.01, what: str = "condition"
+) -> float:
+    """Check ``predicate()`` every ``interval`` seconds until it holds; return the seconds it
+    took (AssertionError naming ``what`` after ``timeout``).
+
+    The one polling wait of the tests, for what another process does without telling us
+    (a server answering, children appearing under a program, a daemon's log growing).
+    """
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{what} not met within {timeout} s")
+        time.sleep(interval)
+    return time.monotonic() - started

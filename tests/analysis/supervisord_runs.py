@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from process_waits import wait_exited
+
 VENV_BIN = Path(sys.executable).parent
 SUPERVISORD = VENV_BIN / "supervisord"
 SUPERVISORCTL = VENV_BIN / "supervisorctl"
@@ -245,4 +247,4 @@ def _kill_marked(process: subprocess.Popen[bytes] | None, marker: str) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        time.sleep(0.05)
+        wait_exited(found, 1.0)  # then look again: one may have forked meanwhile

@@ -60,8 +60,9 @@ TRIGGERS = [
 
 def stop_soon(daemon: Daemon) -> None:
     """Stop backoffstop while it waits in BACKOFF(2) for its next retry (2 s away)."""
-    time.sleep(0.3)
-    daemon.stop_rpc("backoffstop")
+    stop = threading.Timer(0.3, daemon.stop_rpc, args=("backoffstop",))
+    stop.start()
+    stop.join()
 
 
 def done(ev: list[dict[str, Any]]) -> bool:

@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import nbformat
 import psutil
-from process_waits import wait_exited
+from process_waits import poll_until, wait_exited
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "nbsup-browser-test"
@@ -170,21 +169,23 @@ class JupyterServer:
 
     def wait_ready(self) -> None:
         """Wait until ``/api/status`` answers 200 (about 1.5 s on an idle machine)."""
-        assert self.proc is not None
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
+        proc = self.proc
+        assert proc is not None
+
+        def answers() -> bool:
+            if proc.poll() is not None:
                 raise RuntimeError(f"jupyter {self.app} exited at once:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(self.api_url("/api/status"), timeout=2) as reply:
-                    if reply.status == 200:
-                        return
+                    return bool(reply.status == 200)
             except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                self.stop(check=False)
-                raise RuntimeError(f"jupyter {self.app} not ready:\n{self.log_tail()}")
-            time.sleep(0.1)
+                return False
+
+        try:
+            poll_until(answers, SERVER_START_TIMEOUT, 0.1, f"jupyter {self.app}")
+        except AssertionError:
+            self.stop(check=False)
+            raise RuntimeError(f"jupyter {self.app} not ready:\n{self.log_tail()}") from None
 
     # -------------------------------------------------------------- use
 

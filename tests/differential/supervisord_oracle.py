@@ -103,6 +103,8 @@ import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from process_waits import wait_exited
+
 __all__ = [
     "REFERENCE_DIR",
     "SUPERVISORD",
@@ -530,7 +532,7 @@ def _kill_everything(proc: subprocess.Popen | None, marker: str) -> list[int]:
                 killed.append(pid)
             except OSError:
                 pass
-        time.sleep(0.05)
+        wait_exited(pids, 1.0)  # then look again: one may have forked meanwhile
     return killed
 
 

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,17 @@ def _until(predicate, timeout=10.0, interval=0.01):
         if _time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout} s")
         _time.sleep(interval)
+
+def _stop_for_good(programs, timeout):
+    # stop each program; one caught between an exit and its immediate restart refuses
+    # (NOT_RUNNING) and is asked again
+    for p in programs:
+        for _attempt in range(50):
+            try:
+                p.stop(wait=True, timeout=timeout)
+                break
+            except _nbsup.Fault:
+                pass
 
 def _snapshot():
     sup = _nbsup.get_supervisor()
@@ -330,16 +341,6 @@ def wait_gone(procs: Iterable[psutil.Process], timeout: float) -> list[psutil.Pr
     procs = [p for p in procs if is_alive(p)]  # also drops a pid reused by another process
     running = set(wait_exited([p.pid for p in procs], timeout))
     return [p for p in procs if p.pid in running]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.01) -> float:
-    """Wait until ``predicate()``; return the seconds it took (AssertionError on timeout)."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-    return time.monotonic() - started
 
 
 def _start(folder: Path) -> KernelSession:

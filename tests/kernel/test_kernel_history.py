@@ -13,7 +13,8 @@ import os
 import signal
 
 import pytest
-from kernel_support import KERNEL_PRELUDE, KernelSession, is_alive, wait_until
+from kernel_support import KERNEL_PRELUDE, KernelSession
+from process_waits import poll_until, wait_exited
 
 from nbsup.core.states import EDGES, ProcessState
 
@@ -30,12 +31,14 @@ def test_history_after_a_sigkilled_kernel_has_every_transition(fresh_kernel: Ker
     kernel = fresh_kernel
     assert kernel.run(FLAP).error is None
     spawns = kernel.cwd / "spawns.txt"
-    wait_until(lambda: spawns.exists() and len(spawns.read_text().splitlines()) >= 30, 20)
+    poll_until(
+        lambda: spawns.exists() and len(spawns.read_text().splitlines()) >= 30, 20, what="30 spawns"
+    )
     session = kernel.value("_nbsup.get_supervisor().session_dir.name")
     old_pid = kernel.pid
 
     os.kill(old_pid, signal.SIGKILL)
-    wait_until(lambda: not is_alive(old_pid), 5)
+    assert wait_exited([old_pid], 5) == []
     # the dying kernel's last line may be torn: simulate the worst case
     events_file = kernel.cwd / ".nbsup" / session / "events.jsonl"
     with open(events_file, "ab") as file:

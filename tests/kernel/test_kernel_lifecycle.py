@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 from kernel_support import KERNEL_PRELUDE, KernelSession, is_alive, wait_gone
+from process_waits import poll_until
 
 pytestmark = pytest.mark.kernel
 
@@ -47,10 +48,8 @@ def start_programs(kernel: KernelSession, names: list[str]) -> dict[str, list[ps
         pid = kernel.value(f"_sup[{name!r}].pid")
         # wait until the background children exist too
         wanted = {"plain": 1, "kids": 2, "stubborn": 2}[name]
-        deadline = time.monotonic() + 5
-        while len(psutil.Process(pid).children()) < wanted:
-            assert time.monotonic() < deadline, f"{name}: children did not start"
-            time.sleep(0.01)
+        parent = psutil.Process(pid)
+        poll_until(lambda p=parent, n=wanted: len(p.children()) >= n, 5, what=f"{name}'s children")
         trees[name] = kernel.track_tree(pid)
         assert len(trees[name]) == 1 + wanted
     return trees

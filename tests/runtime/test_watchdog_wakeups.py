@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
+import struct
 import subprocess
+import termios
 import threading
 import time
+
+from process_waits import poll_until
 
 from nbsup.runtime.watchdog import READ_NAP, Watchdog
 
@@ -19,18 +24,29 @@ def _switches(pid: int) -> int:
     raise AssertionError("no voluntary_ctxt_switches in /proc status")
 
 
+def _unread(watchdog: Watchdog) -> int:
+    """Bytes written to the guard's pipe that it has not read yet."""
+    return struct.unpack("i", fcntl.ioctl(watchdog._fd, termios.FIONREAD, b"\0" * 4))[0]
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
+
+
 def test_many_lines_wake_the_guard_a_few_times_a_second() -> None:
     watchdog = Watchdog()
     try:
-        time.sleep(0.3)  # let it start up and block on the pipe
+        watchdog.forget(3_999_999)  # started up once it has read a line and sleeps again
+        poll_until(lambda: _unread(watchdog) == 0 and _state(watchdog.pid) == "S", 10)
         before = _switches(watchdog.pid)
         lines = 0
-        end = time.monotonic() + 1.0
-        while time.monotonic() < end:  # 2 lines per "restart", ~2,000 restarts a second
+        second = threading.Event()
+        threading.Timer(1.0, second.set).start()
+        while not second.wait(0.0005):  # 2 lines per "restart", ~2,000 restarts a second
             watchdog.watch(4_000_000 + lines, signal.SIGTERM)
             watchdog.forget(4_000_000 + lines)
             lines += 2
-            time.sleep(0.0005)
         woken = _switches(watchdog.pid) - before
         assert lines > 500
         assert woken <= 3 * (1.0 / READ_NAP) + 5, (woken, lines)
