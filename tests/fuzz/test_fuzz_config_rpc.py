@@ -133,5 +133,7 @@ def test_rpc_methods_answer_or_fault_with_supervisords_codes(
     # put the programs back for the next example
     for name in ("x", "y"):
         program = sup[name]
+        if program.state.value == "STOPPING":  # a stop without waiting: let it finish
+            program.wait_for("STOPPED", "EXITED", "FATAL", "BACKOFF", timeout=60)
         if name == "x" and program.state.value != "RUNNING":
             program.start(wait=True)
