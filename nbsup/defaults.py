@@ -18,6 +18,7 @@ from traitlets import (
     Int,
     List,
     TraitError,
+    TraitType,
     Unicode,
     Union,
     validate,
@@ -60,6 +61,32 @@ DEFAULT_OPTIONS = (
 )
 
 
+def _log_traits(channel: str) -> tuple[TraitType[Any, Any], ...]:
+    """The configurable log-file defaults of one channel (``stdout`` or ``stderr``):
+    ``*_logfile``, ``*_logfile_maxbytes``, ``*_logfile_backups``, ``*_timestamps``."""
+    return (
+        CaselessStrEnum(
+            ["AUTO", "NONE"],
+            "AUTO",
+            help=f"AUTO: logs/<name>-{channel}.log in the session folder; NONE: no file (a "
+            "path is set per program).",
+        ).tag(config=True),
+        Union(
+            [Int(), Unicode()],
+            default_value=50 * 1024 * 1024,
+            help=f"Rotate a {channel} log at this size (bytes, or 10KB, 50MB, 1GB); 0: never.",
+        ).tag(config=True),
+        Int(
+            10,
+            min=0,
+            help=f"Rotated {channel} logs kept (x.log.1 ... x.log.N); 0: truncate instead.",
+        ).tag(config=True),
+        Bool(
+            False, help=f"Start each line of a {channel} log with the local time it was read."
+        ).tag(config=True),
+    )
+
+
 class ProgramDefaults(Configurable):
     """The defaults of new programs' options (see :class:`nbsup.Supervisor`)."""
 
@@ -96,40 +123,12 @@ class ProgramDefaults(Configurable):
     redirect_stderr = Bool(False, help="Send programs' stderr to their stdout log.").tag(
         config=True
     )
-    stdout_logfile = CaselessStrEnum(
-        ["AUTO", "NONE"],
-        "AUTO",
-        help="AUTO: logs/<name>-stdout.log in the session folder; NONE: no file (a path is "
-        "set per program).",
-    ).tag(config=True)
-    stdout_logfile_maxbytes = Union(
-        [Int(), Unicode()],
-        default_value=50 * 1024 * 1024,
-        help="Rotate a stdout log at this size (bytes, or 10KB, 50MB, 1GB); 0: never.",
-    ).tag(config=True)
-    stdout_logfile_backups = Int(
-        10, min=0, help="Rotated stdout logs kept (x.log.1 ... x.log.N); 0: truncate instead."
-    ).tag(config=True)
-    stdout_timestamps = Bool(
-        False, help="Start each line of a stdout log with the local time it was read."
-    ).tag(config=True)
-    stderr_logfile = CaselessStrEnum(
-        ["AUTO", "NONE"],
-        "AUTO",
-        help="AUTO: logs/<name>-stderr.log in the session folder; NONE: no file (a path is "
-        "set per program).",
-    ).tag(config=True)
-    stderr_logfile_maxbytes = Union(
-        [Int(), Unicode()],
-        default_value=50 * 1024 * 1024,
-        help="Rotate a stderr log at this size (bytes, or 10KB, 50MB, 1GB); 0: never.",
-    ).tag(config=True)
-    stderr_logfile_backups = Int(
-        10, min=0, help="Rotated stderr logs kept (x.log.1 ... x.log.N); 0: truncate instead."
-    ).tag(config=True)
-    stderr_timestamps = Bool(
-        False, help="Start each line of a stderr log with the local time it was read."
-    ).tag(config=True)
+    stdout_logfile, stdout_logfile_maxbytes, stdout_logfile_backups, stdout_timestamps = (
+        _log_traits("stdout")
+    )
+    stderr_logfile, stderr_logfile_maxbytes, stderr_logfile_backups, stderr_timestamps = (
+        _log_traits("stderr")
+    )
     attempt_markers = Bool(
         True,
         help="Write a '==> nbsup: attempt N ...' line into the log files at each spawn and exit.",
