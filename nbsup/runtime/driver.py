@@ -9,6 +9,7 @@ simulation); nothing here is thread-safe by itself.
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -338,23 +339,21 @@ class Driver:
         journal = self.journal
         wall = self.scheduler.wall
         options = slot.options
-        for note in notes:
-            if isinstance(note, Transition):
-                record = EventRecord.from_transition(
-                    note, options.name, options.group_name, wall(note.at), note.at - self.started_at
-                )
-                told.append((record, note))
-        if journal is not None and notes:
-            with journal.batch():
-                records = iter(told)
-                for note in notes:
-                    if isinstance(note, Transition):
-                        journal.record(next(records)[0])
+        with journal.batch() if journal is not None else contextlib.nullcontext():
+            for note in notes:
+                if isinstance(note, Transition):
+                    at = note.at
+                    record = EventRecord.from_transition(
+                        note, options.name, options.group_name, wall(at), at - self.started_at
+                    )
+                    told.append((record, note))
+                    if journal is not None:
+                        journal.record(record)
                         if note.level:
-                            journal.log(wall(note.at), note.level, note.message)
-                    else:
-                        at, line = note
-                        journal.log(wall(at), line.level, line.message)
+                            journal.log(wall(at), note.level, note.message)
+                elif journal is not None:
+                    at, line = note
+                    journal.log(wall(at), line.level, line.message)
         for record, transition in told:
             self.on_transition(options.name, record, transition)
 
