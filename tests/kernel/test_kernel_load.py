@@ -47,14 +47,7 @@ _nbsup.dashboard()
 """
 
 STOP = """
-from nbsup import Fault
-for _p in list(_sup):
-    for _attempt in range(50):
-        try:
-            _p.stop(wait=True, timeout=30)
-            break
-        except Fault:  # caught between an exit and its immediate restart
-            pass
+_stop_for_good(list(_sup), timeout=30)
 _starting = collections.Counter(
     r["program"] for r in map(_json.loads, open(_sup.session_dir / "events.jsonl"))
     if r["to_state"] == "STARTING"

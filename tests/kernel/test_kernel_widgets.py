@@ -28,14 +28,7 @@ for _i in range({PROGRAMS}):
 """
 
 STOP = """
-from nbsup import Fault
-for _p in list(_sup):
-    for _attempt in range(50):
-        try:
-            _p.stop(wait=True, timeout=10)
-            break
-        except Fault:  # caught between an exit and its immediate restart
-            pass
+_stop_for_good(list(_sup), timeout=10)
 print(sorted({_p.state.value for _p in _sup}), len(_sup.events))
 """
 
