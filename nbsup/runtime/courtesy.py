@@ -9,7 +9,8 @@ up, and each such release restarts the waiter's 5 ms wait for a forced switch. M
 thread computing next to a loop that is behind got 5 ms of 68; execute round trips took
 twice as long as an idle kernel's.
 
-So after each :data:`BUSY_LIMIT` of work without catching up, the loop steps aside for
+So after each :data:`BUSY_LIMIT` of work (its own CPU time: a thread that preempted it
+does not count) without catching up, the loop steps aside for
 :data:`PROBE` (a sleep, the lock released): long enough for a waiting thread to take the
 lock. If the process's other threads used no CPU meanwhile, nobody was waiting and the loop
 goes on (it loses ~5 % while it is behind). If they used more than :data:`CONTENDED`, a
@@ -27,7 +28,7 @@ import selectors
 import time
 from collections.abc import Callable
 
-#: Seconds of work without catching up after which the loop steps aside.
+#: CPU seconds of work without catching up after which the loop steps aside.
 BUSY_LIMIT = 0.002
 #: How long it steps aside (seconds): a waiting thread wakes and takes the lock by then.
 PROBE = 0.0001
@@ -51,8 +52,8 @@ class Courtesy:
     busy_limit, probe, contended, pause
         See :data:`BUSY_LIMIT`, :data:`PROBE`, :data:`CONTENDED` and :data:`PAUSE`.
     clock, others, sleep
-        ``time.monotonic``, the CPU seconds of the process's other threads (see
-        :func:`other_threads_cpu`) and ``time.sleep`` (injectable for tests).
+        The loop thread's CPU seconds (``time.thread_time``), those of the process's other
+        threads (:func:`other_threads_cpu`) and ``time.sleep`` (injectable for tests).
     """
 
     def __init__(
@@ -61,7 +62,7 @@ class Courtesy:
         probe: float = PROBE,
         contended: float = CONTENDED,
         pause: float = PAUSE,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.thread_time,
         others: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -72,7 +73,7 @@ class Courtesy:
         self.clock = clock
         self.others = others if others is not None else other_threads_cpu
         self.sleep = sleep
-        self.busy_since = clock()
+        self.busy_since: float | None = None  # read on the loop's thread, from its first event
         #: Times the loop stepped aside, and times it found the kernel wanting the lock.
         self.probes = 0
         self.pauses = 0
@@ -83,8 +84,10 @@ class Courtesy:
 
     def between_events(self) -> None:
         """Called before each event: step aside after a long stretch of work."""
-        started = self.clock()
-        if started - self.busy_since <= self.busy_limit:
+        if self.busy_since is None:
+            self.caught_up()
+            return
+        if self.clock() - self.busy_since <= self.busy_limit:
             return
         self.probes += 1
         before = self.others()

@@ -85,6 +85,7 @@ def test_a_loop_that_catches_up_never_steps_aside() -> None:
 def test_the_selector_reports_a_wait_but_not_a_poll() -> None:
     clock = _Clock()
     courtesy = clock.courtesy()
+    courtesy.caught_up()
     selector = CourteousSelector(courtesy)
     try:
         clock.now = 105.0
