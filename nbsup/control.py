@@ -3,18 +3,18 @@
 supervisord's ``make_allfunc`` asks every process first, then waits for all of them side by
 side: ``start all`` of 1,000 programs with ``startsecs=1`` takes about a second, not 1,000.
 :func:`start_together` and :func:`stop_together` do the same with one hop to the
-supervisor's thread for all the requests, then one wait per program on its own event.
+supervisor's thread for all the requests, then one wait for all of them (on one latch).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from .core.errors import Fault, FaultCode
 from .core.events import Start, Stop
 from .core.states import STOPPED_STATES, ProcessState
-from .program import Program, _Waiter
+from .program import Program
+from .waiters import Latch, StateWaiter
 
 __all__ = ["start_together", "stop_together"]
 
@@ -63,12 +63,14 @@ def _request(
     until: frozenset[ProcessState] | None,
     timeout: float | None,
 ) -> list[Fault | ProcessState | None]:
-    """Ask each program on the supervisor's thread, in one call; wait for each one."""
+    """Ask each program on the supervisor's thread, in one call; then wait for them all on
+    one latch (one wake-up for the waiting thread, not one per program)."""
     if not programs:
         return []
     supervisor = programs[0]._supervisor
     runner = supervisor._runner
-    waiters: list[_Waiter | Fault | None] = []
+    latch = Latch()
+    waiters: list[StateWaiter | Fault | None] = []
 
     def act() -> None:
         for program in programs:
@@ -77,18 +79,26 @@ def _request(
             except Fault as fault:
                 waiters.append(fault)
                 continue
-            waiter = _Waiter(until) if until is not None else None
+            waiter = StateWaiter(until, latch) if until is not None else None
             if waiter is not None:
                 program._register(waiter)
             waiters.append(waiter)
 
     runner.call(act)
-    deadline = None if timeout is None else time.monotonic() + timeout
+    latch.release()
+    if until is not None:
+        if runner.in_driver_thread():
+            raise RuntimeError("cannot wait on the supervisor's own thread (in an observer)")
+        runner.wait(latch.event, timeout)
     outcomes: list[Fault | ProcessState | None] = []
     for program, waiter in zip(programs, waiters, strict=True):
-        if not isinstance(waiter, _Waiter):
+        if not isinstance(waiter, StateWaiter):
             outcomes.append(waiter)
-            continue
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        outcomes.append(program._wait(waiter, left))
+        elif waiter.reached is not None:
+            outcomes.append(waiter.reached)
+        else:  # timed out: forget every waiter left, then raise for the first one
+            for other, left in zip(programs, waiters, strict=True):
+                if isinstance(left, StateWaiter) and left.reached is None:
+                    other._waiters.discard(left)
+            outcomes.append(program._give_up(waiter, timeout))
     return outcomes

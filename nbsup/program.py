@@ -9,7 +9,6 @@ raises is logged and never breaks supervision.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from .core.record import EventRecord
 from .core.states import STOPPED_STATES, ProcessState
 from .core.values import signal_number
 from .describe import description
+from .waiters import Latch, StateWaiter, WaiterList
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -41,13 +41,6 @@ def _states(states: Iterable[StateLike]) -> frozenset[ProcessState]:
             names = ", ".join(s.value for s in ProcessState)
             raise ValueError(f"unknown state {state!r}: expected one of {names}") from None
     return frozenset(result)
-
-
-class _Waiter:
-    def __init__(self, targets: frozenset[ProcessState]) -> None:
-        self.targets = targets
-        self.event = threading.Event()
-        self.reached: ProcessState | None = None
 
 
 class Program(HasTraits):
@@ -94,7 +87,7 @@ class Program(HasTraits):
         self.options = options
         self.set_trait("name", options.name)
         self.set_trait("group", options.group_name)
-        self._waiters: list[_Waiter] = []
+        self._waiters = WaiterList()
         self._record_listeners: list[Callable[[EventRecord], None]] = []
         self._nbsup_card: Any = None  # the one live card of this program (nbsup.widgets)
         self._isolated: dict[Callable[..., Any], Callable[..., Any]] = {}
@@ -176,8 +169,10 @@ class Program(HasTraits):
 
         Returns the state reached. Raises TimeoutError after ``timeout`` seconds.
         """
-        waiter = _Waiter(_states(states))
-        self._supervisor._runner.call(self._register, waiter)
+        latch = Latch()
+        waiter = StateWaiter(_states(states), latch)
+        self._register(waiter)
+        latch.release()
         return self._wait(waiter, timeout)
 
     # ------------------------------------------------------------------ reading
@@ -340,9 +335,10 @@ class Program(HasTraits):
 
     def _request(
         self, event: Start | Stop | SendSignal, until: frozenset[ProcessState] | None
-    ) -> _Waiter | None:
+    ) -> StateWaiter | None:
         runner = self._supervisor._runner
-        waiter = _Waiter(until) if until is not None else None
+        latch = Latch()
+        waiter = StateWaiter(until, latch) if until is not None else None
 
         def act() -> None:
             runner.driver.request(self.name, event)
@@ -350,31 +346,34 @@ class Program(HasTraits):
                 self._register(waiter)
 
         runner.call(act)
+        latch.release()
         return waiter
 
-    def _register(self, waiter: _Waiter) -> None:
-        if self.state in waiter.targets:
-            waiter.reached = self.state
-            waiter.event.set()
-        else:
-            self._waiters.append(waiter)
+    def _register(self, waiter: StateWaiter) -> None:
+        """Watch for ``waiter``'s states (reached at once if the program is in one)."""
+        self._waiters.add(waiter, self._current_state)
 
-    def _wait(self, waiter: _Waiter, timeout: float | None) -> ProcessState:
+    def _current_state(self) -> ProcessState:
+        return self.state
+
+    def _wait(self, waiter: StateWaiter, timeout: float | None) -> ProcessState:
         runner = self._supervisor._runner
         if runner.in_driver_thread():
             raise RuntimeError("cannot wait on the supervisor's own thread (in an observer)")
-        if not runner.wait(waiter.event, timeout):
-            runner.call(self._unregister, waiter)
-            wanted = " or ".join(sorted(s.value for s in waiter.targets))
-            raise TimeoutError(
-                f"{self.name} did not reach {wanted} within {timeout} s (it is {self.state.value})"
-            )
+        if not runner.wait(waiter.latch.event, timeout):
+            return self._give_up(waiter, timeout)
         assert waiter.reached is not None
         return waiter.reached
 
-    def _unregister(self, waiter: _Waiter) -> None:
-        if waiter in self._waiters:
-            self._waiters.remove(waiter)
+    def _give_up(self, waiter: StateWaiter, timeout: float | None) -> ProcessState:
+        """Stop waiting; the state if it was reached meanwhile, else raise TimeoutError."""
+        self._waiters.discard(waiter)
+        if waiter.reached is not None:
+            return waiter.reached
+        wanted = " or ".join(sorted(s.value for s in waiter.targets))
+        raise TimeoutError(
+            f"{self.name} did not reach {wanted} within {timeout} s (it is {self.state.value})"
+        )
 
     def _log_failed(self, channel: str, error: str | None) -> None:
         """A log file of ``channel`` failed (``error``) or recovered (None)."""
@@ -427,8 +426,4 @@ class Program(HasTraits):
             except Exception:
                 log.exception("a record listener of program %r failed", self.name)
         if self._waiters:
-            reached = [w for w in self._waiters if status.state in w.targets]
-            for waiter in reached:
-                self._waiters.remove(waiter)
-                waiter.reached = status.state
-                waiter.event.set()
+            self._waiters.entered(status.state)

@@ -27,6 +27,7 @@ LAYERS = {
     "nbsup.supervisor": 2,
     "nbsup.defaults": 2,
     "nbsup.control": 2,
+    "nbsup.waiters": 1,
     "nbsup.ctl": 3,
     "nbsup.rpc": 3,
     "nbsup.ipython": 4,
