@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from traitlets import All, Float, HasTraits, Int, Unicode, UseEnum
+from traitlets.utils.bunch import Bunch
 
 from .core.errors import Fault, FaultCode
 from .core.events import SendSignal, Start, Stop, Transition
@@ -390,36 +391,29 @@ class Program(HasTraits):
     ) -> None:
         """Mirror one transition (on the supervisor's thread)."""
         status = transition.status
-        values = self._trait_values
-        for name, value in (
-            ("pid", status.pid),
-            ("tries", status.tries),
-            ("exitstatus", status.exitstatus),
-            ("spawnerr", status.spawnerr),
-        ):
-            if values.get(name) != value:  # set_trait costs even when nothing changes
-                self.set_trait(name, value)
+        mirror = self._mirror
+        mirror("pid", status.pid)
+        mirror("tries", status.tries)
+        mirror("exitstatus", status.exitstatus)
+        mirror("spawnerr", status.spawnerr)
         start, stop = self._mirrored_times
         if status.laststart != start:
-            self.set_trait(
-                "laststart", None if status.laststart is None else wall(status.laststart)
-            )
+            mirror("laststart", None if status.laststart is None else wall(status.laststart))
         if status.laststop != stop:
-            self.set_trait("laststop", None if status.laststop is None else wall(status.laststop))
+            mirror("laststop", None if status.laststop is None else wall(status.laststop))
         self._mirrored_times = (status.laststart, status.laststop)
-        self.set_trait(
-            "description",
-            description(
-                status.state,
-                name=self.name,
-                pid=status.pid,
-                spawnerr=status.spawnerr,
-                laststart=self.laststart,
-                laststop=self.laststop,
-                now=record.time,
-            ),
+        values = self._trait_values
+        text = description(
+            status.state,
+            name=self.name,
+            pid=status.pid,
+            spawnerr=status.spawnerr,
+            laststart=values.get("laststart"),
+            laststop=values.get("laststop"),
+            now=record.time,
         )
-        self.set_trait("state", status.state)
+        mirror("description", text)
+        mirror("state", status.state)
         for listener in list(self._record_listeners):
             try:
                 listener(record)
@@ -427,3 +421,19 @@ class Program(HasTraits):
                 log.exception("a record listener of program %r failed", self.name)
         if self._waiters:
             self._waiters.entered(status.state)
+
+    def _mirror(self, name: str, value: Any) -> None:
+        """Set trait ``name`` to a value of the machine's (already of the trait's type).
+
+        As ``set_trait`` without its validation, and without building a change for
+        nobody: observers, when there are any, are told exactly as traitlets tells them.
+        A transition sets eight traits, and without observers this is 5-10x cheaper.
+        """
+        values = self._trait_values
+        old = values[name] if name in values else getattr(self, name)
+        values[name] = value
+        if old == value:
+            return
+        notifiers = self._trait_notifiers
+        if name in notifiers or All in notifiers:
+            self.notify_change(Bunch(name=name, old=old, new=value, owner=self, type="change"))
