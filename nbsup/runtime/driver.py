@@ -9,7 +9,7 @@ simulation); nothing here is thread-safe by itself.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -41,7 +41,7 @@ from ..core.record import EventRecord
 from ..core.states import STOPPED_STATES, ProcessState
 from .attempts import AttemptBook, Reading
 from .clock import Scheduler, TimerHandle
-from .journal import Journal
+from .journal import Journal, format_log_line, format_record_line
 from .launcher import Launcher, ProcessHandle, SpawnError
 from .logfile import LogFile, LogFiles
 from .output import OutputChannel
@@ -61,6 +61,7 @@ class Slot:
     process: ProcessHandle | None = None
     timer: TimerHandle | None = None
     armed_at: float | None = None
+    on_deadline: Callable[[], None] | None = None
     replacement: ProgramOptions | None = None
     removed: bool = False
     extra: dict[str, object] = field(default_factory=dict)
@@ -154,6 +155,7 @@ class Driver:
             raise Fault(FaultCode.FAILED, f"process/group still running: {name}")
         self._disarm(slot)
         slot.removed = True
+        slot.on_deadline = None  # it refers back to the slot
         slot.logs.close()
         del self.slots[name]
 
@@ -226,21 +228,22 @@ class Driver:
     def _logs(self, options: ProgramOptions) -> ProgramLogs:
         name = options.name
         book = self.books.setdefault(name, AttemptBook(name))
-        scheduler = self.scheduler
-
-        def report(channel: str, error: str | None, file: LogFile | None) -> None:
-            self._log_error(name, channel, error, file)
-
         return ProgramLogs(
             options,
             self.log_files,
             book,
             self.log_folder,
             self.tail_bytes,
-            lambda: scheduler.wall(scheduler.now()),
-            report,
-            lambda: self.markers,
+            self._wall_now,
+            self._log_error,
+            self._markers_wanted,
         )
+
+    def _wall_now(self) -> float:
+        return self.scheduler.wall(self.scheduler.now())
+
+    def _markers_wanted(self) -> bool:
+        return self.markers
 
     def _log_error(self, name: str, channel: str, error: str | None, file: LogFile | None) -> None:
         if self.journal is not None:
@@ -337,23 +340,26 @@ class Driver:
         whoever is told of a transition finds it on disk already."""
         told: list[tuple[EventRecord, Transition]] = []
         journal = self.journal
+        records: list[str] = []
+        lines: list[str] = []
         wall = self.scheduler.wall
         options = slot.options
-        with journal.batch() if journal is not None else contextlib.nullcontext():
-            for note in notes:
-                if isinstance(note, Transition):
-                    at = note.at
-                    record = EventRecord.from_transition(
-                        note, options.name, options.group_name, wall(at), at - self.started_at
-                    )
-                    told.append((record, note))
-                    if journal is not None:
-                        journal.record(record)
-                        if note.level:
-                            journal.log(wall(at), note.level, note.message)
-                elif journal is not None:
-                    at, line = note
-                    journal.log(wall(at), line.level, line.message)
+        for note in notes:
+            if isinstance(note, Transition):
+                at = note.at
+                record = EventRecord.from_transition(
+                    note, options.name, options.group_name, wall(at), at - self.started_at
+                )
+                told.append((record, note))
+                if journal is not None:
+                    records.append(format_record_line(record))
+                    if note.level:
+                        lines.append(format_log_line(record.time, note.level, note.message))
+            elif journal is not None:
+                at, line = note
+                lines.append(format_log_line(wall(at), line.level, line.message))
+        if journal is not None:
+            journal.append(records, lines)
         for record, transition in told:
             self.on_transition(options.name, record, transition)
 
@@ -404,7 +410,9 @@ class Driver:
         self._disarm(slot)
         if deadline is not None:
             slot.armed_at = deadline
-            slot.timer = self.scheduler.call_at(deadline, lambda: self._on_deadline(slot))
+            if slot.on_deadline is None:  # one callback per program, not one per timer
+                slot.on_deadline = functools.partial(self._on_deadline, slot)
+            slot.timer = self.scheduler.call_at(deadline, slot.on_deadline)
 
     def _disarm(self, slot: Slot) -> None:
         if slot.timer is not None:

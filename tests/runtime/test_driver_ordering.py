@@ -16,7 +16,7 @@ from nbsup.core.events import Transition
 from nbsup.core.options import ProgramOptions, build_options
 from nbsup.core.record import EventRecord
 from nbsup.runtime.driver import Driver
-from nbsup.runtime.journal import Journal
+from nbsup.runtime.journal import Journal, format_log_line
 from nbsup.testing import FakeClock, FakeLauncher, Life
 
 
@@ -86,12 +86,9 @@ def test_one_event_is_journalled_with_one_write_per_file(
     assert logs[0].index(b"exited:") < logs[0].index(b"spawned:")
 
 
-def test_nested_batches_write_once_at_the_outer_end(tmp_path: Path) -> None:
+def test_the_lines_of_one_append_are_written_together(tmp_path: Path) -> None:
     journal = Journal(tmp_path)
-    with journal.batch():
-        journal.log(1_800_000_000.0, "INFO", "one")
-        with journal.batch():
-            journal.log(1_800_000_000.0, "INFO", "two")
-        assert journal.log_path.read_text() == ""
+    journal.append([], [format_log_line(1_800_000_000.0, "INFO", m) for m in ("one", "two")])
+    assert journal.events_path.read_text() == ""
     lines = journal.log_path.read_text().splitlines()
     assert [line.split(" ", 3)[-1] for line in lines] == ["one", "two"]
