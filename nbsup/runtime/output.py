@@ -82,7 +82,8 @@ class OutputChannel:
         self._stamper = _Stamper(clock)
         self._tail = bytearray()
         self._total = 0
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()  # guards the tail: readers may be on other threads
+        self._more: threading.Condition | None = None  # made by the first wait_for_more
         self._listeners: list[Callable[[], None]] = []
 
     @property
@@ -123,7 +124,7 @@ class OutputChannel:
             file.write(self._stamper.stamp(data) if self.timestamps else data)
         else:
             self._stamper.line_start = data[-1] == 10
-        with self._changed:
+        with self._lock:
             tail = self._tail
             if len(data) >= self.tail_bytes:
                 tail[:] = data[-self.tail_bytes :]
@@ -133,7 +134,8 @@ class OutputChannel:
                 if excess > 0:
                     del tail[:excess]
             self._total += len(data)
-            self._changed.notify_all()
+            if self._more is not None:
+                self._more.notify_all()
         for listener in self._listeners:
             listener()
 
@@ -159,13 +161,13 @@ class OutputChannel:
 
     def tail(self, nbytes: int | None = None) -> bytes:
         """The last ``nbytes`` of output (all of the in-memory tail by default)."""
-        with self._changed:
+        with self._lock:
             data = bytes(self._tail)
         return data if nbytes is None or nbytes >= len(data) else data[-nbytes:]
 
     def read_since(self, position: int) -> tuple[bytes, int]:
         """Output written after byte ``position`` (as far as the tail holds it), and the end."""
-        with self._changed:
+        with self._lock:
             start = max(position, self._total - len(self._tail))
             data = bytes(self._tail[start - (self._total - len(self._tail)) :])
             return data, self._total
@@ -173,7 +175,7 @@ class OutputChannel:
     def read_range(self, begin: int, end: int) -> bytes | None:
         """Output bytes ``begin`` … ``end`` (as counted by :attr:`total`), or None when the
         tail no longer holds all of them."""
-        with self._changed:
+        with self._lock:
             first = self._total - len(self._tail)
             if begin < first or end > self._total:
                 return None
@@ -181,20 +183,22 @@ class OutputChannel:
 
     def wait_for_more(self, position: int, timeout: float) -> bool:
         """Block until output past ``position`` exists or ``timeout`` passes."""
-        with self._changed:
-            return self._changed.wait_for(lambda: self._total > position, timeout)
+        with self._lock:
+            if self._more is None:  # a condition on the same lock, only for those who wait
+                self._more = threading.Condition(self._lock)
+            return self._more.wait_for(lambda: self._total > position, timeout)
 
     # ------------------------------------------------------------------ lifetime
 
     def clear(self) -> None:
         """Empty the tail and truncate the log file (call it on the supervisor's thread)."""
-        with self._changed:
+        with self._lock:
             self._tail.clear()
         if self.file is not None:
             self.file.truncate()
 
     def close(self) -> None:
         """Forget the tail (the caller releases the file)."""
-        with self._changed:
+        with self._lock:
             self._tail = bytearray()
         self.file = None

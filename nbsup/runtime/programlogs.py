@@ -20,8 +20,8 @@ from .attempts import AttemptBook
 from .logfile import LogFile, LogFiles
 from .output import OutputChannel, format_stamp
 
-#: Called with (channel, error or None once it is fixed, the file or None).
-Report = Callable[[str, str | None, LogFile | None], None]
+#: Called with (program, channel, error or None once it is fixed, the file or None).
+Report = Callable[[str, str, str | None, LogFile | None], None]
 
 MARKER = "==> nbsup: attempt"
 
@@ -75,6 +75,7 @@ class ProgramLogs:
         report: Report,
         markers: Callable[[], bool] = lambda: True,
     ) -> None:
+        self.name = options.name
         self.files = files
         self.book = book
         self.folder = folder
@@ -142,7 +143,7 @@ class ProgramLogs:
         error = file.error if file is not None else None
         if error != self._reported.get(name):
             self._reported[name] = error
-            self.report(name, error, file)
+            self.report(self.name, name, error, file)
 
     @property
     def errors(self) -> dict[str, str]:
