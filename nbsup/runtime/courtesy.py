@@ -10,14 +10,15 @@ thread computing next to a loop that is behind got 5 ms of 68; execute round tri
 twice as long as an idle kernel's.
 
 So after each :data:`BUSY_LIMIT` of work (its own CPU time: a thread that preempted it
-does not count) without catching up, the loop steps aside for
-:data:`PROBE` (a sleep, the lock released): long enough for a waiting thread to take the
-lock. If the process's other threads used no CPU meanwhile, nobody was waiting and the loop
-goes on (it loses ~5 % while it is behind). If they used more than :data:`CONTENDED`, a
-thread of the kernel took the lock: it is answering a request or running a cell, and the
-loop gives it :data:`PAUSE` more before its next event. (Other processes taking the CPU,
-children starting for instance, do not count: waiting for them would only make the loop
-later.) A loop that keeps up never steps aside.
+does not count) without catching up, the loop looks at whether any other thread of the
+process ran meanwhile. If none did, nobody waits for the lock (a thread waiting for it
+wakes at each of the loop's releases, and that shows as CPU time), and the loop goes on
+without a break. Otherwise it steps aside for :data:`PROBE` (a sleep, the lock released):
+long enough for a waiting thread to take the lock. If the process's other threads used more
+than :data:`CONTENDED` meanwhile, a thread of the kernel took the lock: it is answering a
+request or running a cell, and the loop gives it :data:`PAUSE` more before its next event.
+(Other processes taking the CPU, children starting for instance, do not count: waiting for
+them would only make the loop later.) A loop that keeps up never steps aside.
 
 "Caught up" means the loop waited in the selector (a timeout other than zero).
 """
@@ -35,6 +36,10 @@ PROBE = 0.0001
 #: CPU seconds the process's other threads used while the loop stepped aside, above which
 #: one of them took the lock.
 CONTENDED = 0.00005
+#: CPU seconds the other threads must have used during a stretch for the loop to step
+#: aside: a thread waiting for the lock wakes at each release, for several µs each time;
+#: below it is the noise of reading two clocks one after the other.
+STIRRING = 0.000003
 #: How much longer the loop then waits (seconds), for the kernel to finish uncontended.
 PAUSE = 0.002
 
@@ -74,6 +79,7 @@ class Courtesy:
         self.others = others if others is not None else other_threads_cpu
         self.sleep = sleep
         self.busy_since: float | None = None  # read on the loop's thread, from its first event
+        self.others_since = 0.0  # the other threads' CPU time when the stretch began
         #: Times the loop stepped aside, and times it found the kernel wanting the lock.
         self.probes = 0
         self.pauses = 0
@@ -81,6 +87,7 @@ class Courtesy:
     def caught_up(self) -> None:
         """The loop has nothing ready: its continuous work starts again from zero."""
         self.busy_since = self.clock()
+        self.others_since = self.others()
 
     def between_events(self) -> None:
         """Called before each event: step aside after a long stretch of work."""
@@ -89,8 +96,11 @@ class Courtesy:
             return
         if self.clock() - self.busy_since <= self.busy_limit:
             return
-        self.probes += 1
         before = self.others()
+        if before - self.others_since < STIRRING:  # no other thread ran: nobody waits
+            self.caught_up()
+            return
+        self.probes += 1
         self.sleep(self.probe)
         if self.others() - before > self.contended:
             self.pauses += 1

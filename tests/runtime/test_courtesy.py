@@ -14,14 +14,22 @@ from nbsup.runtime.loop import LoopThread
 class _Clock:
     """Wall time moved by hand. When the loop steps aside, another thread of the process
     runs ``taken`` seconds (it took the lock), or another process delays the loop by
-    ``preempted`` seconds (no thread of ours ran)."""
+    ``preempted`` seconds (no thread of ours ran). :meth:`work` is one event of the loop;
+    with ``stirring``, another thread runs a little meanwhile (one waiting for the lock
+    wakes at each release)."""
 
     def __init__(self) -> None:
         self.now = 100.0
         self.taken = 0.0
         self.preempted = 0.0
         self.others_cpu = 0.0
+        self.stirring = True
         self.slept: list[float] = []
+
+    def work(self, seconds: float) -> None:
+        self.now += seconds
+        if self.stirring:
+            self.others_cpu += 0.000002
 
     def __call__(self) -> float:
         return self.now
@@ -38,15 +46,26 @@ class _Clock:
                         clock=self, others=lambda: self.others_cpu, sleep=self.sleep)  # fmt: skip
 
 
-def test_a_loop_behind_steps_aside_once_per_stretch_and_goes_on_when_nobody_waits() -> None:
+def test_a_loop_behind_steps_aside_once_per_stretch_and_goes_on_when_nobody_took_the_lock():
     clock = _Clock()
     courtesy = clock.courtesy()
     courtesy.caught_up()
     for _ in range(20):  # 20 events of 0.6 ms without catching up: a probe every 4th
-        clock.now += 0.0006
+        clock.work(0.0006)
         courtesy.between_events()
     assert courtesy.probes == 5 and courtesy.pauses == 0
     assert clock.slept == [0.0001] * 5
+
+
+def test_a_loop_behind_never_steps_aside_when_no_other_thread_ran() -> None:
+    clock = _Clock()
+    clock.stirring = False  # the kernel is idle: nobody waits for the lock
+    courtesy = clock.courtesy()
+    courtesy.caught_up()
+    for _ in range(20):
+        clock.work(0.0006)
+        courtesy.between_events()
+    assert courtesy.probes == 0 and clock.slept == []
 
 
 def test_a_loop_behind_waits_longer_when_a_thread_took_the_lock() -> None:
@@ -55,7 +74,7 @@ def test_a_loop_behind_waits_longer_when_a_thread_took_the_lock() -> None:
     courtesy = clock.courtesy()
     courtesy.caught_up()
     for _ in range(4):
-        clock.now += 0.0006
+        clock.work(0.0006)
         courtesy.between_events()
     assert courtesy.probes == 1 and courtesy.pauses == 1
     assert clock.slept == [0.0001, 0.002]
@@ -67,7 +86,7 @@ def test_being_late_because_of_other_processes_is_no_reason_to_wait() -> None:
     courtesy = clock.courtesy()
     courtesy.caught_up()
     for _ in range(8):
-        clock.now += 0.0006
+        clock.work(0.0006)
         courtesy.between_events()
     assert courtesy.probes == 2 and courtesy.pauses == 0
 
@@ -76,7 +95,7 @@ def test_a_loop_that_catches_up_never_steps_aside() -> None:
     clock = _Clock()
     courtesy = clock.courtesy()
     for _ in range(100):
-        clock.now += 0.0015
+        clock.work(0.0015)
         courtesy.caught_up()  # it waited for something between events
         courtesy.between_events()
     assert courtesy.probes == 0 and clock.slept == []
@@ -152,7 +171,7 @@ def test_a_real_loop_behind_lets_a_computing_thread_run() -> None:
     thread = LoopThread(name="courtesy-test")
     try:
         _run(thread, thread.loop.call_soon, 40)  # behind, nobody else wants the lock
-        assert thread.courtesy.pauses <= 2
+        assert thread.courtesy.pauses <= 2 and thread.courtesy.probes <= 5
         with _Cell() as cell:
             before = cell.ran
             wall = _run(thread, thread.loop.call_soon, 60)
