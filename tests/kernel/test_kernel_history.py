@@ -60,8 +60,9 @@ def test_history_after_a_sigkilled_kernel_has_every_transition(fresh_kernel: Ker
     spawned = len(spawns.read_text().splitlines())
     starting = sum(1 for _, to in rows if to == "STARTING")
     print(f"{spawned} spawns counted, {starting} STARTING rows, {len(rows)} rows in all")
-    # a child killed before its first line is the only spawn the file may miss
-    assert spawned <= starting <= spawned + 1
+    # a child killed before its first line is the only spawn the file may miss; a kernel
+    # killed between a spawn and its record (which needs the pid) the only one the rows may
+    assert spawned - 1 <= starting <= spawned + 1
     # a chain with no gap, along the machine's edges only
     assert rows[0][0] == "STOPPED"
     for (_, before), (after, to) in itertools.pairwise(rows):
