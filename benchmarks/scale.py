@@ -19,8 +19,10 @@ its default (1024): it only makes supervisord raise the limit itself, and every 
 supervisord spawns closes each fd number below ``minfds`` one by one
 (``Subprocess._prepare_child_fds``), so a larger value would only slow its spawns.
 
-Memory per program is (RSS with every program RUNNING - RSS of the same supervisor with
-no programs) / programs: for supervisord the empty RSS comes from a second, empty
+Start and stop times are the medians of :data:`ROUNDS` start-then-stop rounds.
+
+Memory per program is (RSS with every program RUNNING in the first round - RSS of the same
+supervisor with no programs) / programs: for supervisord the empty RSS comes from a second, empty
 daemon; for nbsup from the host before its first ``add_program``.
 
 Physical limits: ``startsecs`` + spawning the same commands with ``os.posix_spawn`` (no
@@ -33,6 +35,7 @@ import os
 import shutil
 import signal
 import time
+from typing import Any
 
 from .harness import Rpc, median, row, workdir
 from .procs import (
@@ -46,6 +49,9 @@ from .procs import (
 NAME = "scale"
 PROGRAMS = 1000
 QUICK_PROGRAMS = 50
+#: Start-then-stop rounds per supervisor (the same daemon or host each round); the times
+#: are their medians. One stop of 1,000 took supervisord 0.35-0.8 s across runs.
+ROUNDS = 3
 STARTSECS = 1
 COMMAND = "sleep 1000"
 STOPPED = ["STOPPED", "EXITED", "FATAL"]
@@ -65,7 +71,7 @@ def raw_seconds(n: int) -> tuple[float, float]:
     return t1 - t0, time.monotonic() - t1
 
 
-def measure_supervisord(n: int) -> dict[str, float]:
+def measure_supervisord(n: int, rounds: int) -> dict[str, Any]:
     settings: dict[str, str] = {}  # minfds: its default, see the module's docstring
     with workdir("scale-empty") as tmp, lean_supervisord({}, tmp, settings) as (proc, _rpc):
         time.sleep(0.5)
@@ -78,51 +84,63 @@ def measure_supervisord(n: int) -> dict[str, float]:
         with lean_supervisord(progs, tmp, settings, startup_timeout=120) as (proc, rpc):
             load = time.monotonic() - t0
             rss_loaded = rss_bytes(proc.pid)
-            t0 = time.monotonic()
-            results = rpc.call("startAllProcesses", True)
-            start = time.monotonic() - t0
-            failed = [r for r in results if r["status"] != 80]  # 80: SUCCESS
-            if failed or len(results) != n:
-                raise RuntimeError(f"supervisord: {len(failed)} starts failed: {failed[:3]}")
-            wait_supervisord_states(rpc, {"RUNNING"}, timeout=5)
-            rss_running = rss_bytes(proc.pid)
-            t0 = time.monotonic()
-            rpc.call("stopAllProcesses", True)
-            stop = time.monotonic() - t0
-            wait_supervisord_states(rpc, set(STOPPED), timeout=5)
+            starts: list[float] = []
+            stops: list[float] = []
+            for _ in range(rounds):
+                t0 = time.monotonic()
+                results = rpc.call("startAllProcesses", True)
+                starts.append(time.monotonic() - t0)
+                failed = [r for r in results if r["status"] != 80]  # 80: SUCCESS
+                if failed or len(results) != n:
+                    raise RuntimeError(f"supervisord: {len(failed)} starts failed: {failed[:3]}")
+                wait_supervisord_states(rpc, {"RUNNING"}, timeout=5)
+                if not stops:
+                    rss_running = rss_bytes(proc.pid)
+                t0 = time.monotonic()
+                rpc.call("stopAllProcesses", True)
+                stops.append(time.monotonic() - t0)
+                wait_supervisord_states(rpc, set(STOPPED), timeout=5)
     return {
         "load": load,
-        "start": start,
-        "stop": stop,
+        "start": median(starts),
+        "stop": median(stops),
+        "starts": starts,
+        "stops": stops,
         "rss_empty": rss_empty,
         "rss_loaded": rss_loaded,
         "rss_running": rss_running,
     }
 
 
-def measure_nbsup(n: int) -> dict[str, float]:
+def measure_nbsup(n: int, rounds: int) -> dict[str, Any]:
     with workdir("scale-nbsup") as tmp, NbsupHost(tmp) as host:
         rss_empty = rss_bytes(host.pid)
         options = {"startsecs": STARTSECS, "autostart": False}
         load = host.call("add", n=n, prefix="s", command=COMMAND, options=options)["seconds"]
         rss_loaded = rss_bytes(host.pid)
-        reply = host.call("start", until=["RUNNING", "FATAL", "BACKOFF"], timeout=300)
-        if reply["states"].get("RUNNING") != n:
-            raise RuntimeError(f"nbsup: not all RUNNING: {reply['states']}")
-        start = reply["seconds"]
-        rss_running = rss_bytes(host.pid)
-        stop = host.call("stop", until=STOPPED, timeout=300)["seconds"]
+        starts: list[float] = []
+        stops: list[float] = []
+        for _ in range(rounds):
+            reply = host.call("start", until=["RUNNING", "FATAL", "BACKOFF"], timeout=300)
+            if reply["states"].get("RUNNING") != n:
+                raise RuntimeError(f"nbsup: not all RUNNING: {reply['states']}")
+            starts.append(reply["seconds"])
+            if not stops:
+                rss_running = rss_bytes(host.pid)
+            stops.append(host.call("stop", until=STOPPED, timeout=300)["seconds"])
     return {
         "load": load,
-        "start": start,
-        "stop": stop,
+        "start": median(starts),
+        "stop": median(stops),
+        "starts": starts,
+        "stops": stops,
         "rss_empty": rss_empty,
         "rss_loaded": rss_loaded,
         "rss_running": rss_running,
     }
 
 
-def measure_nbsup_rpc(n: int) -> dict[str, float]:
+def measure_nbsup_rpc(n: int, rounds: int) -> dict[str, Any]:
     """Start and stop seconds through nbsup's XML-RPC, as for supervisord."""
     with workdir("scale-nbsup-rpc") as tmp:
         sock = tmp / "nbsup.sock"
@@ -131,16 +149,19 @@ def measure_nbsup_rpc(n: int) -> dict[str, float]:
             options = {"startsecs": STARTSECS, "autostart": False}
             host.call("add", n=n, prefix="s", command=COMMAND, options=options)
             rpc = Rpc(sock)
-            t0 = time.monotonic()
-            results = rpc.call("startAllProcesses", True)
-            start = time.monotonic() - t0
-            failed = [r for r in results if r["status"] != 80]
-            if failed or len(results) != n:
-                raise RuntimeError(f"nbsup XML-RPC: {len(failed)} starts failed: {failed[:3]}")
-            t0 = time.monotonic()
-            rpc.call("stopAllProcesses", True)
-            stop = time.monotonic() - t0
-    return {"start": start, "stop": stop}
+            starts: list[float] = []
+            stops: list[float] = []
+            for _ in range(rounds):
+                t0 = time.monotonic()
+                results = rpc.call("startAllProcesses", True)
+                starts.append(time.monotonic() - t0)
+                failed = [r for r in results if r["status"] != 80]
+                if failed or len(results) != n:
+                    raise RuntimeError(f"nbsup XML-RPC: {len(failed)} starts failed: {failed[:3]}")
+                t0 = time.monotonic()
+                rpc.call("stopAllProcesses", True)
+                stops.append(time.monotonic() - t0)
+    return {"start": median(starts), "stop": median(stops), "starts": starts, "stops": stops}
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -149,13 +170,20 @@ def run(quick: bool = False) -> list[dict]:
     raws = [raw_seconds(n) for _ in range(3)]
     raw_start = median([r[0] for r in raws])
     raw_stop = median([r[1] for r in raws])
-    nb = measure_nbsup(n)
-    nb_rpc = measure_nbsup_rpc(n)
-    sd = measure_supervisord(n)
+    rounds = 1 if quick else ROUNDS
+    nb = measure_nbsup(n, rounds)
+    nb_rpc = measure_nbsup_rpc(n, rounds)
+    sd = measure_supervisord(n, rounds)
     fds = f"ulimit -n {soft} (inherited), supervisord minfds=1024 (default)"
     kib = 1024.0
 
-    def per_program(m: dict[str, float], key: str) -> float:
+    def rounds_note(m: dict[str, Any], key: str) -> str:
+        times = ", ".join(f"{t:.3f}" for t in m[key])
+        return f"median of {rounds} rounds: nbsup {times}; supervisord " + ", ".join(
+            f"{t:.3f}" for t in sd[key]
+        )
+
+    def per_program(m: dict[str, Any], key: str) -> float:
         return (m[key] - m["rss_empty"]) / n / kib
 
     start_note = f"limit: startsecs + {n} posix_spawns ({raw_start:.3f} s); {fds}"
@@ -171,7 +199,10 @@ def run(quick: bool = False) -> list[dict]:
                 unit="s",
                 target="<= supervisord",
                 limit=STARTSECS + raw_start,
-                note=f"supervisord: XML-RPC startAllProcesses(True); {start_note}",
+                note=(
+                    f"supervisord: XML-RPC startAllProcesses(True); {start_note}; "
+                    + rounds_note(m, "starts")
+                ),
             )
         )
     for how, m in (("Python API", nb), ("XML-RPC", nb_rpc)):
@@ -184,7 +215,10 @@ def run(quick: bool = False) -> list[dict]:
                 unit="s",
                 target="<= supervisord",
                 limit=raw_stop,
-                note=f"supervisord: XML-RPC stopAllProcesses(True); {stop_note}",
+                note=(
+                    f"supervisord: XML-RPC stopAllProcesses(True); {stop_note}; "
+                    + rounds_note(m, "stops")
+                ),
             )
         )
     return [
