@@ -81,14 +81,15 @@ class EventStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._columns: dict[str, list[object]] = {name: [] for name in COLUMNS}
+        self._lists = list(self._columns.values())  # in COLUMNS order, for append
 
     def __len__(self) -> int:
         return len(self._columns["time"])
 
     def append(self, record: EventRecord) -> None:
         with self._lock:
-            for name, value in zip(COLUMNS, record.as_tuple(), strict=True):
-                self._columns[name].append(value)
+            for column, value in zip(self._lists, record.as_tuple()):  # noqa: B905 (same length)
+                column.append(value)
 
     def records(self, program: str | None = None) -> list[EventRecord]:
         """All rows, or those of one program, as :class:`EventRecord` objects."""
