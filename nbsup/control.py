@@ -73,16 +73,18 @@ def _request(
     waiters: list[StateWaiter | Fault | None] = []
 
     def act() -> None:
+        driver = runner.driver
         for program in programs:
             try:
-                runner.driver.request(program.name, event())
+                driver.request(program.name, event())
             except Fault as fault:
                 waiters.append(fault)
                 continue
-            waiter = StateWaiter(until, latch) if until is not None else None
-            if waiter is not None:
+            waiters.append(StateWaiter(until, latch) if until is not None else None)
+        driver.flush_notes()  # the mirror shows what the requests did
+        for program, waiter in zip(programs, waiters, strict=True):
+            if isinstance(waiter, StateWaiter):
                 program._register(waiter)
-            waiters.append(waiter)
 
     runner.call(act)
     latch.release()

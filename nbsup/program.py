@@ -344,6 +344,7 @@ class Program(HasTraits):
         def act() -> None:
             runner.driver.request(self.name, event)
             if waiter is not None:
+                runner.driver.flush_notes()  # the mirror shows what the request did
                 self._register(waiter)
 
         runner.call(act)

@@ -37,17 +37,16 @@ from ..core.events import (
 )
 from ..core.machine import Machine
 from ..core.options import ProgramOptions
-from ..core.record import EventRecord
 from ..core.states import STOPPED_STATES, ProcessState
 from .attempts import AttemptBook, Reading
 from .clock import Scheduler, TimerHandle
-from .journal import Journal, format_log_line, format_record_line
+from .journal import Journal
 from .launcher import Launcher, ProcessHandle, SpawnError
 from .logfile import LogFile, LogFiles
 from .output import OutputChannel
 from .programlogs import ProgramLogs
+from .recorder import Recorder, TransitionListener
 
-TransitionListener = Callable[[str, EventRecord, Transition], None]
 #: Called with (program, channel, error or None once fixed) when a log file fails or recovers.
 LogErrorListener = Callable[[str, str, str | None], None]
 
@@ -116,11 +115,10 @@ class Driver:
     ) -> None:
         self.scheduler = scheduler
         self.launcher = launcher
-        self.on_transition = on_transition
-        self.journal = journal
         self.log_folder = log_folder
         self.tail_bytes = tail_bytes
         self.started_at = scheduler.now()
+        self.recorder = Recorder(scheduler, self.started_at, journal, on_transition)
         self.slots: dict[str, Slot] = {}
         self.log_files = LogFiles()
         #: Each program's attempts, kept for the session (across replacement and removal).
@@ -133,6 +131,26 @@ class Driver:
         #: Called before each event is handled: lets waiting user requests go first (and
         #: a loop that is behind give the kernel a moment: runtime/courtesy.py).
         self.between_events: Callable[[], None] = lambda: None
+
+    @property
+    def journal(self) -> Journal | None:
+        return self.recorder.journal
+
+    @journal.setter
+    def journal(self, journal: Journal | None) -> None:
+        self.recorder.journal = journal
+
+    @property
+    def on_transition(self) -> TransitionListener:
+        return self.recorder.listener
+
+    @on_transition.setter
+    def on_transition(self, listener: TransitionListener) -> None:
+        self.recorder.listener = listener
+
+    def flush_notes(self) -> None:
+        """Write the held records and tell the listener of them (:class:`Recorder`)."""
+        self.recorder.flush()
 
     # ------------------------------------------------------------------ programs
 
@@ -202,6 +220,7 @@ class Driver:
             if self._stopping:
                 return False
         if self.on_shutdown_complete is not None:
+            self.flush_notes()
             self.on_shutdown_complete()
         return True
 
@@ -210,6 +229,7 @@ class Driver:
 
     def close(self) -> None:
         """Cancel every timer and close output files (after a shutdown)."""
+        self.flush_notes()
         for slot in self.slots.values():
             self._disarm(slot)
             slot.logs.close()
@@ -314,7 +334,7 @@ class Driver:
                         if follow is not None:
                             pending.append(follow)
         finally:
-            self._write_notes(slot, notes)
+            self.recorder.write(slot.options, notes)
         self._rearm(slot)
         self._after_change(slot)
 
@@ -334,34 +354,6 @@ class Driver:
         if isinstance(effect, Kill):
             return self._kill(slot, effect)
         return None
-
-    def _write_notes(self, slot: Slot, notes: list[Transition | tuple[float, LogLine]]) -> None:
-        """Journal the notes (one write per file), then tell the listener of each record:
-        whoever is told of a transition finds it on disk already."""
-        told: list[tuple[EventRecord, Transition]] = []
-        journal = self.journal
-        records: list[str] = []
-        lines: list[str] = []
-        wall = self.scheduler.wall
-        options = slot.options
-        for note in notes:
-            if isinstance(note, Transition):
-                at = note.at
-                record = EventRecord.from_transition(
-                    note, options.name, options.group_name, wall(at), at - self.started_at
-                )
-                told.append((record, note))
-                if journal is not None:
-                    records.append(format_record_line(record))
-                    if note.level:
-                        lines.append(format_log_line(record.time, note.level, note.message))
-            elif journal is not None:
-                at, line = note
-                lines.append(format_log_line(wall(at), line.level, line.message))
-        if journal is not None:
-            journal.append(records, lines)
-        for record, transition in told:
-            self.on_transition(options.name, record, transition)
 
     def _spawn(self, slot: Slot) -> Event:
         process = None

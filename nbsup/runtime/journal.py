@@ -1,8 +1,9 @@
 """The supervisor's records on disk: a JSON-lines event file and a supervisord.log.
 
 Both are appended as things happen, with ``write`` on an ``O_APPEND`` descriptor: one per
-line, or one per file for the lines of one event (:meth:`Journal.append`), so a kernel that
-dies mid-run leaves every earlier line complete (write-ahead). The log
+file for the lines of one event (:meth:`Journal.append`), or for those of one turn of the
+supervisor's loop (:meth:`Journal.hold`, :meth:`Journal.release`), so a kernel that dies
+mid-run leaves every earlier line complete, written before anyone was told of it. The log
 uses supervisord's line format (semantics.md §15.1) so existing tools can read it.
 """
 
@@ -77,6 +78,7 @@ class Journal:
         self._events = os.open(self.events_path, flags, 0o644)
         self._log = os.open(self.log_path, flags, 0o644)
         self.error: str | None = None
+        self._held: dict[int, list[str]] | None = None
 
     def record(self, record: EventRecord) -> None:
         """Append one transition (:func:`format_record_line`)."""
@@ -93,8 +95,28 @@ class Journal:
         if lines:
             self._write(self._log, "".join(lines))
 
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def hold(self) -> None:
+        """Keep what is appended from now on, in order, until :meth:`release`."""
+        if self._held is None:
+            self._held = {self._events: [], self._log: []}
+
+    def release(self) -> None:
+        """Write what was held: one ``write`` per file."""
+        held, self._held = self._held, None
+        if held is not None:
+            for fd, texts in held.items():
+                if texts:
+                    self._write(fd, "".join(texts))
+
     def _write(self, fd: int, text: str) -> None:
         if fd < 0:
+            return
+        if self._held is not None:
+            self._held[fd].append(text)
             return
         try:
             os.write(fd, text.encode("utf-8", "replace"))
@@ -102,6 +124,7 @@ class Journal:
             self.error = f"cannot write under {self.folder}: {error.strerror}"
 
     def close(self) -> None:
+        self.release()
         for fd in (self._events, self._log):
             if fd >= 0:
                 os.close(fd)

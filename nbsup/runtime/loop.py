@@ -38,6 +38,10 @@ class LoopThread:
             collections.deque()
         )  # fmt: skip
         self._serving = False
+        #: Brings what the loop holds up to date (the driver's held records): called
+        #: before each request and after it, so a request sees all that happened before
+        #: it, and its caller all that it did.
+        self.settle: Callable[[], None] = lambda: None
         self._ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
@@ -88,9 +92,13 @@ class LoopThread:
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:
-                    future.set_result(function(*args))
+                    self.settle()
+                    result = function(*args)
+                    self.settle()
                 except BaseException as error:  # handed to the caller, who re-raises it
                     future.set_exception(error)
+                else:
+                    future.set_result(result)
         finally:
             self._serving = False
 
@@ -100,7 +108,9 @@ class LoopThread:
         Called from the loop thread itself (e.g. in an observer), it runs at once.
         """
         if self.in_thread():
-            return function(*args)
+            result = function(*args)
+            self.settle()
+            return result
         return self.submit(function, *args).result(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:

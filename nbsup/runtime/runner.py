@@ -105,6 +105,9 @@ class ThreadRunner:
 
         self.driver = self.thread.call(build)
         self.driver.between_events = self.thread.between_events
+        # the records of one turn of the loop are written together, at its end
+        self.driver.recorder.defer = self.thread.loop.call_soon
+        self.thread.settle = self.driver.flush_notes
 
     def call(self, function: Callable[..., T], *args: object) -> T:
         if self._closed:
