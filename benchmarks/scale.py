@@ -26,14 +26,18 @@ supervisor with no programs) / programs: for supervisord the empty RSS comes fro
 daemon; for nbsup from the host before its first ``add_program``.
 
 Physical limits: ``startsecs`` + spawning the same commands with ``os.posix_spawn`` (no
-pipes) for the start; SIGTERM to each and ``waitpid`` for the stop.
+pipes) for the start; SIGTERM to each and ``waitpid`` for the stop. And for the stop, a
+bare supervisor loop: the same children with stdio pipes as both supervisors give them,
+stopped by an asyncio loop that does what any supervisor must and nothing more.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
+import subprocess
 import time
 from typing import Any
 
@@ -69,6 +73,68 @@ def raw_seconds(n: int) -> tuple[float, float]:
     for pid in pids:
         os.waitpid(pid, 0)
     return t1 - t0, time.monotonic() - t1
+
+
+def bare_loop_stop_seconds(n: int) -> float:
+    """Seconds for a bare supervisor loop to stop ``n`` sleeps: SIGTERM to each, then each
+    exit awaited on a pidfd in asyncio, its pipes drained and closed (no records)."""
+    return asyncio.run(_bare_loop_stop(n))
+
+
+async def _bare_loop_stop(n: int) -> float:
+    path = shutil.which("sleep") or "/bin/sleep"
+    env = dict(os.environ)
+    loop = asyncio.get_running_loop()
+    finished = loop.create_future()
+    children: list[subprocess.Popen[bytes]] = []
+    left = n
+
+    def read(fd: int) -> None:
+        try:
+            os.read(fd, 1 << 16)
+        except BlockingIOError:
+            pass
+
+    def exited(child: subprocess.Popen[bytes], pidfd: int, pipes: list[int]) -> None:
+        nonlocal left
+        os.waitpid(child.pid, 0)
+        child.returncode = 0
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        for fd in pipes:
+            read(fd)
+            loop.remove_reader(fd)
+        for stream in (child.stdin, child.stdout, child.stderr):
+            stream.close()  # type: ignore[union-attr]
+        left -= 1
+        if left == 0:
+            finished.set_result(None)
+
+    for _ in range(n):
+        child = subprocess.Popen(
+            [path, "1000"],
+            executable=path,
+            bufsize=0,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+        pipes = [child.stdout.fileno(), child.stderr.fileno()]  # type: ignore[union-attr]
+        for fd in pipes:
+            os.set_blocking(fd, False)
+            loop.add_reader(fd, read, fd)
+        pidfd = os.pidfd_open(child.pid)
+        loop.add_reader(pidfd, exited, child, pidfd, pipes)
+        children.append(child)
+    await asyncio.sleep(STARTSECS)  # as the supervisors: every child has run a while
+    started = time.monotonic()
+    for child in children:
+        os.kill(child.pid, signal.SIGTERM)
+    await finished
+    return time.monotonic() - started
 
 
 def measure_supervisord(n: int, rounds: int) -> dict[str, Any]:
@@ -167,10 +233,11 @@ def measure_nbsup_rpc(n: int, rounds: int) -> dict[str, Any]:
 def run(quick: bool = False) -> list[dict]:
     n = QUICK_PROGRAMS if quick else PROGRAMS
     soft = raise_fd_limit(8 * n + 256)
+    rounds = 1 if quick else ROUNDS
     raws = [raw_seconds(n) for _ in range(3)]
     raw_start = median([r[0] for r in raws])
     raw_stop = median([r[1] for r in raws])
-    rounds = 1 if quick else ROUNDS
+    bare_stop = median([bare_loop_stop_seconds(n) for _ in range(rounds)])
     nb = measure_nbsup(n, rounds)
     nb_rpc = measure_nbsup_rpc(n, rounds)
     sd = measure_supervisord(n, rounds)
@@ -221,6 +288,20 @@ def run(quick: bool = False) -> list[dict]:
                 ),
             )
         )
+    rows.append(
+        row(
+            NAME,
+            f"stop {n:,} programs, bare supervisor loop (limit of any supervisor with stdio pipes)",
+            nb["stop"],
+            None,
+            unit="s",
+            limit=bare_stop,
+            note=(
+                "SIGTERM to each child, each exit awaited on a pidfd in asyncio, its pipes "
+                "drained and closed, no records; nbsup: Python API"
+            ),
+        )
+    )
     return [
         *rows,
         row(
