@@ -392,29 +392,39 @@ class Program(HasTraits):
     ) -> None:
         """Mirror one transition (on the supervisor's thread)."""
         status = transition.status
-        mirror = self._mirror
-        mirror("pid", status.pid)
-        mirror("tries", status.tries)
-        mirror("exitstatus", status.exitstatus)
-        mirror("spawnerr", status.spawnerr)
-        start, stop = self._mirrored_times
-        if status.laststart != start:
-            mirror("laststart", None if status.laststart is None else wall(status.laststart))
-        if status.laststop != stop:
-            mirror("laststop", None if status.laststop is None else wall(status.laststop))
-        self._mirrored_times = (status.laststart, status.laststop)
         values = self._trait_values
+        start, stop = self._mirrored_times
+        laststart = values.get("laststart")
+        if status.laststart != start:
+            laststart = None if status.laststart is None else wall(status.laststart)
+        laststop = values.get("laststop")
+        if status.laststop != stop:
+            laststop = None if status.laststop is None else wall(status.laststop)
+        self._mirrored_times = (status.laststart, status.laststop)
         text = description(
             status.state,
             name=self.name,
             pid=status.pid,
             spawnerr=status.spawnerr,
-            laststart=values.get("laststart"),
-            laststop=values.get("laststop"),
+            laststart=laststart,
+            laststop=laststop,
             now=record.time,
         )
-        mirror("description", text)
-        mirror("state", status.state)
+        new = {
+            "pid": status.pid,
+            "tries": status.tries,
+            "exitstatus": status.exitstatus,
+            "spawnerr": status.spawnerr,
+            "laststart": laststart,
+            "laststop": laststop,
+            "description": text,
+            "state": status.state,  # last: an observer of state sees the others updated
+        }
+        if self._trait_notifiers:
+            for name, value in new.items():
+                self._mirror(name, value)
+        else:  # nobody observes: nothing to tell, and nothing to compare
+            values.update(new)
         for listener in list(self._record_listeners):
             try:
                 listener(record)
