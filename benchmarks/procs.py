@@ -14,13 +14,14 @@ Both run with a unique marker in their environment; on exit every process carryi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,61 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 # --------------------------------------------------------------------------
 # /proc
 # --------------------------------------------------------------------------
+
+
+def spawn_bare_child(
+    loop: asyncio.AbstractEventLoop,
+    argv: list[str],
+    env: dict[str, str],
+    exited: Callable[[subprocess.Popen[bytes], int, list[int]], None],
+) -> subprocess.Popen[bytes]:
+    """A child as any supervisor starts one, watched by a bare asyncio loop.
+
+    ``subprocess.Popen`` with stdin/stdout/stderr pipes, its own session and ``close_fds``
+    (as supervisord and nbsup give each child); its output read and dropped; ``exited``
+    called with (child, pidfd, pipes) once its pidfd is readable. The callback must reap
+    the child and undo the registrations (:func:`close_bare_child`).
+    """
+    child = subprocess.Popen(
+        argv,
+        executable=argv[0],
+        bufsize=0,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+        close_fds=True,
+    )
+    pipes = [child.stdout.fileno(), child.stderr.fileno()]  # type: ignore[union-attr]
+    for fd in pipes:
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, _drop_output, fd)
+    pidfd = os.pidfd_open(child.pid)
+    loop.add_reader(pidfd, exited, child, pidfd, pipes)
+    return child
+
+
+def close_bare_child(
+    loop: asyncio.AbstractEventLoop, child: subprocess.Popen[bytes], pidfd: int, pipes: list[int]
+) -> None:
+    """Reap a child of :func:`spawn_bare_child` and release its pidfd and pipes."""
+    os.waitpid(child.pid, 0)
+    child.returncode = 0
+    loop.remove_reader(pidfd)
+    os.close(pidfd)
+    for fd in pipes:
+        _drop_output(fd)
+        loop.remove_reader(fd)
+    for stream in (child.stdin, child.stdout, child.stderr):
+        stream.close()  # type: ignore[union-attr]
+
+
+def _drop_output(fd: int) -> None:
+    try:
+        os.read(fd, 1 << 16)
+    except BlockingIOError:
+        pass
 
 
 def cpu_seconds(pid: int, tid: int | None = None) -> float:

@@ -19,6 +19,7 @@ import time
 import nbsup
 
 from .harness import median, row, run_supervisord, workdir
+from .procs import close_bare_child, spawn_bare_child
 
 NAME = "restart_rate"
 DURATION = 5.0
@@ -53,42 +54,12 @@ async def _bare_loop(seconds: float) -> float:
     count = 0
     end = time.monotonic() + seconds
 
-    def read(fd: int) -> None:
-        try:
-            os.read(fd, 1 << 16)
-        except BlockingIOError:
-            pass
-
     def spawn() -> None:
-        child = subprocess.Popen(
-            [path],
-            executable=path,
-            bufsize=0,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
-        pipes = [child.stdout.fileno(), child.stderr.fileno()]  # type: ignore[union-attr]
-        for fd in pipes:
-            os.set_blocking(fd, False)
-            loop.add_reader(fd, read, fd)
-        pidfd = os.pidfd_open(child.pid)
-        loop.add_reader(pidfd, exited, child, pidfd, pipes)
+        spawn_bare_child(loop, [path], env, exited)
 
     def exited(child: subprocess.Popen[bytes], pidfd: int, pipes: list[int]) -> None:
         nonlocal count
-        os.waitpid(child.pid, 0)
-        child.returncode = 0
-        loop.remove_reader(pidfd)
-        os.close(pidfd)
-        for fd in pipes:
-            read(fd)
-            loop.remove_reader(fd)
-        for stream in (child.stdin, child.stdout, child.stderr):
-            stream.close()  # type: ignore[union-attr]
+        close_bare_child(loop, child, pidfd, pipes)
         count += 1
         if time.monotonic() < end:
             spawn()

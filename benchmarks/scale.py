@@ -44,9 +44,11 @@ from typing import Any
 from .harness import Rpc, median, row, workdir
 from .procs import (
     NbsupHost,
+    close_bare_child,
     lean_supervisord,
     raise_fd_limit,
     rss_bytes,
+    spawn_bare_child,
     wait_supervisord_states,
 )
 
@@ -89,46 +91,15 @@ async def _bare_loop_stop(n: int) -> float:
     children: list[subprocess.Popen[bytes]] = []
     left = n
 
-    def read(fd: int) -> None:
-        try:
-            os.read(fd, 1 << 16)
-        except BlockingIOError:
-            pass
-
     def exited(child: subprocess.Popen[bytes], pidfd: int, pipes: list[int]) -> None:
         nonlocal left
-        os.waitpid(child.pid, 0)
-        child.returncode = 0
-        loop.remove_reader(pidfd)
-        os.close(pidfd)
-        for fd in pipes:
-            read(fd)
-            loop.remove_reader(fd)
-        for stream in (child.stdin, child.stdout, child.stderr):
-            stream.close()  # type: ignore[union-attr]
+        close_bare_child(loop, child, pidfd, pipes)
         left -= 1
         if left == 0:
             finished.set_result(None)
 
     for _ in range(n):
-        child = subprocess.Popen(
-            [path, "1000"],
-            executable=path,
-            bufsize=0,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
-        pipes = [child.stdout.fileno(), child.stderr.fileno()]  # type: ignore[union-attr]
-        for fd in pipes:
-            os.set_blocking(fd, False)
-            loop.add_reader(fd, read, fd)
-        pidfd = os.pidfd_open(child.pid)
-        loop.add_reader(pidfd, exited, child, pidfd, pipes)
-        children.append(child)
+        children.append(spawn_bare_child(loop, [path, "1000"], env, exited))
     await asyncio.sleep(STARTSECS)  # as the supervisors: every child has run a while
     started = time.monotonic()
     for child in children:
