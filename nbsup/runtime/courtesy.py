@@ -29,8 +29,9 @@ import selectors
 import time
 from collections.abc import Callable
 
-#: CPU seconds of work without catching up after which the loop steps aside.
-BUSY_LIMIT = 0.002
+#: CPU seconds of work without catching up after which the loop looks whether another
+#: thread ran (and then steps aside): a thread of the kernel waits at most about this long.
+BUSY_LIMIT = 0.001
 #: How long it steps aside (seconds): a waiting thread wakes and takes the lock by then.
 PROBE = 0.0001
 #: CPU seconds the process's other threads used while the loop stepped aside, above which

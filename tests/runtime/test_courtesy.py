@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from nbsup.runtime.courtesy import CourteousSelector, Courtesy
+from nbsup.runtime.courtesy import BUSY_LIMIT, CourteousSelector, Courtesy
 from nbsup.runtime.loop import LoopThread
 
 
@@ -122,14 +122,19 @@ def _spin(seconds: float) -> None:
         pass
 
 
-def _run(thread: LoopThread, step: Callable[[Callable[[], None]], object], count: int) -> float:
-    """``count`` events of 1 ms of pure-Python work on the loop; returns the wall time."""
+def _run(
+    thread: LoopThread,
+    step: Callable[[Callable[[], None]], object],
+    count: int,
+    work_seconds: float = 0.001,
+) -> float:
+    """``count`` events of pure-Python work on the loop; returns the wall time."""
     done = threading.Event()
     left = [count]
 
     def work() -> None:
         thread.between_events()
-        _spin(0.001)
+        _spin(work_seconds)
         left[0] -= 1
         if left[0] == 0:
             done.set()
@@ -186,7 +191,8 @@ def test_a_real_loop_that_keeps_up_never_steps_aside() -> None:
     thread = LoopThread(name="courtesy-test")
     try:
         with _Cell():
-            _run(thread, lambda work: thread.loop.call_later(0.003, work), 30)
+            # events of a quarter of the busy limit, each after a wait
+            _run(thread, lambda work: thread.loop.call_later(0.003, work), 30, BUSY_LIMIT / 4)
         assert thread.courtesy.probes == 0
     finally:
         thread.stop()
