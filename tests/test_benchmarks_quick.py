@@ -44,7 +44,7 @@ def test_quick_benchmarks_write_result_rows(tmp_path: Path) -> None:
         assert r["ratio"] == "n/a" or isinstance(r["ratio"], int | float), r
     by_name = {b: [r for r in rows if r["benchmark"] == b] for b in QUICK}
     assert len(by_name["idle_cost"]) == 2
-    assert len(by_name["scale"]) == 6
+    assert len(by_name["scale"]) == 7
     assert all(r["limit"] > 0 for r in by_name["scale"][:4])
     (throughput,) = by_name["output_throughput"]
     assert throughput["nbsup"] > 0 and throughput["supervisord"] > 0 and throughput["limit"] > 0
