@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shlex
 import signal
 import subprocess
@@ -41,6 +42,7 @@ MARKER = "NBSUP_ANALYSIS_TEST_MARKER"
 LISTENER = r"""
 import json, sys
 out = open(sys.argv[1], "a", buffering=1)
+pulse = open(sys.argv[2], "wb", buffering=0)  # a byte per event: the test waits on it
 while True:
     sys.stdout.write("READY\n"); sys.stdout.flush()
     header = sys.stdin.readline()
@@ -52,6 +54,7 @@ while True:
     event["eventname"] = head["eventname"]
     event["serial"] = int(head["serial"])
     out.write(json.dumps(event) + "\n")
+    pulse.write(b"!")
     sys.stdout.write("RESULT 2\nOK"); sys.stdout.flush()
 """
 
@@ -122,7 +125,10 @@ def write_config(
         socket = Path(tempfile.mkdtemp(prefix="nbsa-")) / "s.sock"
     listener = workdir / "listener.py"
     listener.write_text(LISTENER)
-    listen = shlex.join([sys.executable, "-u", str(listener), str(workdir / "events.jsonl")])
+    pulses = workdir / "pulses"
+    listen = shlex.join(
+        [sys.executable, "-u", str(listener), str(workdir / "events.jsonl"), str(pulses)]
+    )
     sections = [
         "[supervisord]",
         f"logfile={workdir / 'supervisord.log'}",
@@ -176,6 +182,10 @@ def run_supervisord(
     env.pop("SUPERVISOR_SERVER_URL", None)
     pending = list(triggers)
     threads: list[threading.Thread] = []
+    os.mkfifo(workdir / "pulses")
+    # held open for reading and writing: the listener's open never blocks, reads never EOF
+    pulses = os.open(workdir / "pulses", os.O_RDWR | os.O_NONBLOCK)
+    exited = -1
     try:
         daemon.process = subprocess.Popen(
             [str(SUPERVISORD), "-n", "-c", str(conf)],
@@ -186,25 +196,41 @@ def run_supervisord(
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+        exited = os.pidfd_open(daemon.process.pid)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and daemon.process.poll() is None:
+        while True:  # woken by each event the listener records, or by the daemon's exit
             events = daemon.events()
             for trigger in [t for t in pending if t[0](events)]:
                 pending.remove(trigger)
                 thread = threading.Thread(target=_act, args=(trigger[1], daemon), daemon=True)
                 thread.start()
                 threads.append(thread)
-            if done(events) and not pending:
+            left = deadline - time.monotonic()
+            if (done(events) and not pending) or left <= 0:
                 break
-            time.sleep(0.02)
+            ready, _, _ = select.select([pulses, exited], [], [], left)
+            if exited in ready:
+                break
+            _drain(pulses)
         for thread in threads:
             thread.join(timeout=20)
         daemon.process.send_signal(signal.SIGTERM)
         _wake(daemon)
         daemon.process.wait(timeout=30)
     finally:
+        os.close(pulses)
+        if exited >= 0:
+            os.close(exited)
         _kill_marked(daemon.process, marker)
     return daemon
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 
 def _wake(daemon: Daemon) -> None:

@@ -10,7 +10,6 @@ first STARTING.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -58,7 +57,10 @@ def run_nbsup(scenarios: list[Scenario], workdir: Path) -> dict[str, list[dict]]
             thread.daemon = True
             thread.start()
         end = max(zero[s.name] + s.duration for s in scenarios)
-        time.sleep(max(0.0, end - sup_elapsed(sup)))
+        finished = threading.Event()  # set by a timer of the supervisor's own loop at `end`
+        driver = sup._runner.driver
+        sup._runner.call(driver.scheduler.call_at, driver.started_at + end, finished.set)
+        assert finished.wait(end - sup_elapsed(sup) + 30), "the scenarios' end never came"
         for thread in threads:
             thread.join(10)
         cut = sup_elapsed(sup)

@@ -35,12 +35,24 @@ KERNEL_PRELUDE = r"""
 import json as _json, os as _os, time as _time
 import nbsup as _nbsup
 
-def _until(predicate, timeout=10.0, interval=0.01):
-    deadline = _time.monotonic() + timeout
-    while not predicate():
-        if _time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
-        _time.sleep(interval)
+def _until(predicate, program, timeout=10.0):
+    # re-checked at each state change and each stdout write of `program`: no polling
+    import threading as _threading
+    changed = _threading.Event()
+    wake = lambda *_: changed.set()
+    output = program.output_channel("stdout")
+    program.observe(wake, names="state")
+    output.add_listener(wake)
+    try:
+        deadline = _time.monotonic() + timeout
+        while not predicate():
+            left = deadline - _time.monotonic()
+            if left <= 0 or not changed.wait(left):
+                raise TimeoutError(f"condition not met within {timeout} s")
+            changed.clear()
+    finally:
+        program.unobserve(wake, names="state")
+        output.remove_listener(wake)
 
 def _stop_for_good(programs, timeout):
     # stop each program; one caught between an exit and its immediate restart refuses

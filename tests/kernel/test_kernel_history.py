@@ -14,7 +14,7 @@ import signal
 
 import pytest
 from kernel_support import KERNEL_PRELUDE, KernelSession
-from process_waits import poll_until, wait_exited
+from process_waits import wait_exited
 
 from nbsup.core.states import EDGES, ProcessState
 
@@ -31,8 +31,10 @@ def test_history_after_a_sigkilled_kernel_has_every_transition(fresh_kernel: Ker
     kernel = fresh_kernel
     assert kernel.run(FLAP).error is None
     spawns = kernel.cwd / "spawns.txt"
-    poll_until(
-        lambda: spawns.exists() and len(spawns.read_text().splitlines()) >= 30, 20, what="30 spawns"
+    kernel.ok(  # re-checked at each transition of flap: a spawn's line precedes its exit
+        "_until(lambda: _os.path.exists('spawns.txt') and "
+        "len(open('spawns.txt').read().splitlines()) >= 30, "
+        "_nbsup.get_supervisor()['flap'], 20)"
     )
     session = kernel.value("_nbsup.get_supervisor().session_dir.name")
     old_pid = kernel.pid

@@ -208,14 +208,14 @@ def test_rerunning_a_cell_replaces_the_program(kernel):
 
     kernel.ok(
         "_p = " + sup("['rep']") + "\n"
-        f"_until(lambda: _p.pid not in (0, {old_pid}) and _p.state.value == 'RUNNING', 10)"
+        f"_until(lambda: _p.pid not in (0, {old_pid}) and _p.state.value == 'RUNNING', _p, 10)"
     )
     new_pid = kernel.value(sup("['rep'].pid"))
     kernel.track_tree(new_pid)
     assert new_pid != old_pid and is_alive(new_pid)
     assert not wait_gone(old_tree, timeout=1.0), "the old program's processes survived"
     assert kernel.value(sup("['rep'].options.stopwaitsecs")) == 10.0  # the new cell's options
-    kernel.ok("_until(lambda: 'new' in " + sup("['rep'].tail()") + ", 5)")
+    kernel.ok("_until(lambda: 'new' in " + sup("['rep'].tail()") + ", " + sup("['rep']") + ", 5)")
     events = kernel.value("_events('rep')")
     stop = [e for e in events if e["from"] == "STOPPING" and e["to"] == "STOPPED"]
     assert len(stop) == 1 and stop[0]["signal"] == "SIGKILL" and stop[0]["pid"] == old_pid
@@ -370,13 +370,17 @@ def test_supervisorctl_commands(kernel):
     )
     assert kernel.run(f"%%supervise ctl startsecs=0.3\n{body}").error is None
     first = wait_running(kernel, "ctl")
-    kernel.ok("_until(lambda: 'hello-ctl' in " + sup("['ctl'].tail()") + ", 5)")
+    kernel.ok(
+        "_until(lambda: 'hello-ctl' in " + sup("['ctl'].tail()") + ", " + sup("['ctl']") + ", 5)"
+    )
     assert "hello-ctl\n" in kernel.ok("%supervisorctl tail ctl")
     assert "oops-ctl\n" in kernel.ok("%supervisorctl tail ctl stderr")
     assert "hello-ctl" not in kernel.ok("%supervisorctl tail ctl stderr")
 
     assert kernel.ok("%supervisorctl signal HUP ctl") == "ctl: signalled\n"
-    kernel.ok("_until(lambda: 'got HUP' in " + sup("['ctl'].tail()") + ", 5)")
+    kernel.ok(
+        "_until(lambda: 'got HUP' in " + sup("['ctl'].tail()") + ", " + sup("['ctl']") + ", 5)"
+    )
     assert "got HUP" in kernel.ok("%supervisorctl tail ctl")
     assert kernel.value(sup("['ctl'].pid")) == first
 
