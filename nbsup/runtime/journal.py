@@ -95,22 +95,23 @@ class Journal:
         if lines:
             self._write(self._log, "".join(lines))
 
-    @property
-    def holding(self) -> bool:
-        return self._held is not None
-
     def hold(self) -> None:
         """Keep what is appended from now on, in order, until :meth:`release`."""
         if self._held is None:
             self._held = {self._events: [], self._log: []}
 
     def release(self) -> None:
-        """Write what was held: one ``write`` per file."""
-        held, self._held = self._held, None
-        if held is not None:
-            for fd, texts in held.items():
+        """Write what was held (one ``write`` per file) and stop holding."""
+        self.write_held()
+        self._held = None
+
+    def write_held(self) -> None:
+        """Write what is held so far, one ``write`` per file, and hold on."""
+        if self._held is not None:
+            for fd, texts in self._held.items():
                 if texts:
-                    self._write(fd, "".join(texts))
+                    self._write_now(fd, "".join(texts))
+                    texts.clear()
 
     def _write(self, fd: int, text: str) -> None:
         if fd < 0:
@@ -118,6 +119,9 @@ class Journal:
         if self._held is not None:
             self._held[fd].append(text)
             return
+        self._write_now(fd, text)
+
+    def _write_now(self, fd: int, text: str) -> None:
         try:
             os.write(fd, text.encode("utf-8", "replace"))
         except OSError as error:

@@ -115,9 +115,8 @@ class Recorder:
         self._telling = True
         try:
             while waiting:
-                if journal is not None and journal.holding:
-                    journal.release()  # what an observer's request added: on disk first
-                    journal.hold()
+                if journal is not None:
+                    journal.write_held()  # what an observer's request added: on disk first
                 name, record, transition = waiting.popleft()
                 self.listener(name, record, transition)
         finally:

@@ -131,14 +131,14 @@ def test_stopping_many_programs_in_one_request_writes_their_records_together(sup
         program.wait_for("RUNNING", timeout=10)
     journal = sup._runner.driver.journal
     chunks: list[str] = []
-    real_write = journal._write
+    real_write = journal._write_now
 
-    def spy(fd: int, text: str) -> None:
-        if fd == journal._events and not journal.holding:
+    def spy(fd: int, text: str) -> None:  # each write that reaches the file
+        if fd == journal._events:
             chunks.append(text)
         real_write(fd, text)
 
-    sup._runner.call(setattr, journal, "_write", spy)
+    sup._runner.call(setattr, journal, "_write_now", spy)
     sup.stop_all(wait=False)
     stopping = [c for c in chunks if '"to_state": "STOPPING"' in c]
     assert len(stopping) == 1 and stopping[0].count("\n") == 40
