@@ -39,6 +39,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .harness import Rpc, median, row, workdir
@@ -108,6 +109,33 @@ async def _bare_loop_stop(n: int) -> float:
     return time.monotonic() - started
 
 
+def rpc_rounds(
+    rpc: Rpc,
+    n: int,
+    rounds: int,
+    who: str,
+    settle: Callable[[str], None] = lambda phase: None,
+) -> tuple[list[float], list[float]]:
+    """Seconds of each ``startAllProcesses(True)`` and ``stopAllProcesses(True)`` over
+    ``rounds`` start-then-stop rounds; ``settle("started")``/``settle("stopped")`` runs
+    after each call, untimed."""
+    starts: list[float] = []
+    stops: list[float] = []
+    for _ in range(rounds):
+        t0 = time.monotonic()
+        results = rpc.call("startAllProcesses", True)
+        starts.append(time.monotonic() - t0)
+        failed = [r for r in results if r["status"] != 80]  # 80: SUCCESS
+        if failed or len(results) != n:
+            raise RuntimeError(f"{who}: {len(failed)} starts failed: {failed[:3]}")
+        settle("started")
+        t0 = time.monotonic()
+        rpc.call("stopAllProcesses", True)
+        stops.append(time.monotonic() - t0)
+        settle("stopped")
+    return starts, stops
+
+
 def measure_supervisord(n: int, rounds: int) -> dict[str, Any]:
     settings: dict[str, str] = {}  # minfds: its default, see the module's docstring
     with workdir("scale-empty") as tmp, lean_supervisord({}, tmp, settings) as (proc, _rpc):
@@ -121,22 +149,15 @@ def measure_supervisord(n: int, rounds: int) -> dict[str, Any]:
         with lean_supervisord(progs, tmp, settings, startup_timeout=120) as (proc, rpc):
             load = time.monotonic() - t0
             rss_loaded = rss_bytes(proc.pid)
-            starts: list[float] = []
-            stops: list[float] = []
-            for _ in range(rounds):
-                t0 = time.monotonic()
-                results = rpc.call("startAllProcesses", True)
-                starts.append(time.monotonic() - t0)
-                failed = [r for r in results if r["status"] != 80]  # 80: SUCCESS
-                if failed or len(results) != n:
-                    raise RuntimeError(f"supervisord: {len(failed)} starts failed: {failed[:3]}")
-                wait_supervisord_states(rpc, {"RUNNING"}, timeout=5)
-                if not stops:
-                    rss_running = rss_bytes(proc.pid)
-                t0 = time.monotonic()
-                rpc.call("stopAllProcesses", True)
-                stops.append(time.monotonic() - t0)
-                wait_supervisord_states(rpc, set(STOPPED), timeout=5)
+            running: list[int] = []
+
+            def settle(phase: str) -> None:  # supervisord answers before the states show
+                wait_supervisord_states(rpc, {"RUNNING"} if phase == "started" else set(STOPPED), 5)
+                if phase == "started" and not running:
+                    running.append(rss_bytes(proc.pid))
+
+            starts, stops = rpc_rounds(rpc, n, rounds, "supervisord", settle)
+            rss_running = running[0]
     return {
         "load": load,
         "start": median(starts),
@@ -186,18 +207,7 @@ def measure_nbsup_rpc(n: int, rounds: int) -> dict[str, Any]:
             options = {"startsecs": STARTSECS, "autostart": False}
             host.call("add", n=n, prefix="s", command=COMMAND, options=options)
             rpc = Rpc(sock)
-            starts: list[float] = []
-            stops: list[float] = []
-            for _ in range(rounds):
-                t0 = time.monotonic()
-                results = rpc.call("startAllProcesses", True)
-                starts.append(time.monotonic() - t0)
-                failed = [r for r in results if r["status"] != 80]
-                if failed or len(results) != n:
-                    raise RuntimeError(f"nbsup XML-RPC: {len(failed)} starts failed: {failed[:3]}")
-                t0 = time.monotonic()
-                rpc.call("stopAllProcesses", True)
-                stops.append(time.monotonic() - t0)
+            starts, stops = rpc_rounds(rpc, n, rounds, "nbsup XML-RPC")
     return {"start": median(starts), "stop": median(stops), "starts": starts, "stops": stops}
 
 
