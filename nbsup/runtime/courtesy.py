@@ -21,6 +21,10 @@ request or running a cell, and the loop gives it :data:`PAUSE` more before its n
 them would only make the loop later.) A loop that keeps up never steps aside.
 
 "Caught up" means the loop waited in the selector (a timeout other than zero).
+
+Whenever the loop is not waiting in its selector, it holds :data:`~nbsup.runtime.gil.PROMPTER`
+(a short GIL switch interval): each of its system calls lets the lock go, and without it a
+cell computing in pure Python would keep the lock 5 ms each time (:mod:`nbsup.runtime.gil`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from __future__ import annotations
 import selectors
 import time
 from collections.abc import Callable
+
+from .gil import PROMPTER, GilPrompter
 
 #: CPU seconds of work without catching up after which the loop looks whether another
 #: thread ran (and then steps aside): a thread of the kernel waits at most about this long.
@@ -110,14 +116,38 @@ class Courtesy:
 
 
 class CourteousSelector(selectors.EpollSelector):
-    """The loop's selector: tells ``courtesy`` each time the loop has waited."""
+    """The loop's selector: tells ``courtesy`` each time the loop has waited, and holds
+    ``prompter`` from the end of each wait to the start of the next.
 
-    def __init__(self, courtesy: Courtesy) -> None:
+    Parameters
+    ----------
+    courtesy
+        Told when the loop has waited (:meth:`Courtesy.caught_up`).
+    prompter
+        Held while the loop works (default: the process's one, :data:`~nbsup.runtime.gil.PROMPTER`).
+    """
+
+    def __init__(self, courtesy: Courtesy, prompter: GilPrompter = PROMPTER) -> None:
         super().__init__()
         self.courtesy = courtesy
+        self.prompter = prompter
+        self.working = False
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        waits = timeout is None or timeout > 0
+        if waits and self.working:
+            self.working = False
+            self.prompter.release()
         ready = super().select(timeout)
-        if timeout is None or timeout > 0:  # it waited: a stretch starts now that it runs
+        if waits:  # it waited: a stretch starts now that it runs
             self.courtesy.caught_up()
+        if not self.working:
+            self.working = True
+            self.prompter.hold()
         return ready
+
+    def close(self) -> None:
+        if self.working:
+            self.working = False
+            self.prompter.release()
+        super().close()

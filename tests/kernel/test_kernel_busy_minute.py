@@ -98,15 +98,16 @@ def test_a_busy_minute_stalls_nothing(fresh_kernel: KernelSession) -> None:
     errors_ms = [round(error * 1000, 1) for error in errors]
     print(
         f"{len(errors)} backoff retries during the busy minute; lateness (ms): {errors_ms}; "
-        f"median {statistics.median(errors_ms)} ms"
+        f"median {statistics.median(errors_ms):.1f} ms"
     )
     assert len(errors) >= 9  # 1 + 2 + … + 9 = 45 s of the 60
     assert min(errors_ms) >= -1
-    # the schedule-precision target (p99 <= 10 ms) for the typical retry; a retry that
-    # comes while the loop is busy with the writer's output meets the busy thread's 5 ms
-    # GIL hand-overs on each system call (seen: up to 25 ms)
+    # the schedule-precision target (p99 <= 10 ms) for the typical retry, and twice it at
+    # worst: while the loop works, the busy thread lets the GIL go every 0.1 ms, not every
+    # 5 ms (runtime/gil.py); before that, the writer's output kept the loop behind and
+    # retries came 15-40 ms late (seen: 1-6 ms since)
     assert statistics.median(errors_ms) <= 10, errors_ms
-    assert max(errors_ms) <= 50, errors_ms
+    assert max(errors_ms) <= 20, errors_ms
 
     # 2. the 10 MB/s writer was never blocked, and everything it wrote is in its log
     report = json.loads((kernel.cwd / "writer10.json").read_text())

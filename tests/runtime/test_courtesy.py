@@ -3,11 +3,17 @@ the interpreter; a loop that keeps up never steps aside."""
 
 from __future__ import annotations
 
+import os
+import selectors
+import sys
 import threading
 import time
 from collections.abc import Callable
 
+import pytest
+
 from nbsup.runtime.courtesy import BUSY_LIMIT, CourteousSelector, Courtesy
+from nbsup.runtime.gil import GilPrompter
 from nbsup.runtime.loop import LoopThread
 
 
@@ -114,6 +120,31 @@ def test_the_selector_reports_a_wait_but_not_a_poll() -> None:
         assert courtesy.busy_since == 105.0
     finally:
         selector.close()
+
+
+def test_the_selector_holds_the_prompter_from_the_end_of_a_wait_to_the_next() -> None:
+    before = sys.getswitchinterval()
+    prompter = GilPrompter(interval=before / 10)
+    selector = CourteousSelector(_Clock().courtesy(), prompter)
+    try:
+        assert prompter.holds == 0
+        selector.select(0.0001)  # it waited and now works
+        assert prompter.holds == 1 and sys.getswitchinterval() == pytest.approx(before / 10)
+        selector.select(0)  # callbacks were ready: still working
+        assert prompter.holds == 1
+        seen: list[float] = []
+        reader, writer = os.pipe()
+        selector.register(reader, selectors.EVENT_READ)
+        threading.Timer(0.05, lambda: (seen.append(sys.getswitchinterval()),
+                                       os.write(writer, b"x"))).start()  # fmt: skip
+        assert selector.select(5)  # while it waits, the interval is the usual one again
+        assert seen == [before] and prompter.holds == 1
+        selector.unregister(reader)
+        os.close(reader)
+        os.close(writer)
+    finally:
+        selector.close()
+    assert prompter.holds == 0 and sys.getswitchinterval() == before
 
 
 def _spin(seconds: float) -> None:

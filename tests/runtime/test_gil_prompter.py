@@ -1,4 +1,5 @@
-"""The switch interval is lowered exactly while a timer is about to fire or a spawn runs."""
+"""The switch interval is lowered exactly while a timer is about to fire, a spawn runs, or
+the supervisor's loop works (tests/runtime/test_courtesy.py)."""
 
 from __future__ import annotations
 
