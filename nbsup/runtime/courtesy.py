@@ -16,7 +16,10 @@ wakes at each of the loop's releases, and that shows as CPU time), and the loop 
 without a break. Otherwise it steps aside for :data:`PROBE` (a sleep, the lock released):
 long enough for a waiting thread to take the lock. If the process's other threads used more
 than :data:`CONTENDED` meanwhile, a thread of the kernel took the lock: it is answering a
-request or running a cell, and the loop gives it :data:`PAUSE` more before its next event.
+request or running a cell, and the loop gives it up to :data:`PAUSE` more before its next
+event, in slices of :data:`PAUSE_SLICE`, as long as that thread keeps running (a thread that
+only collected the result of its request runs a moment and blocks: the loop does not wait 2 ms
+for it, and a timer due meanwhile is not kept waiting).
 (Other processes taking the CPU, children starting for instance, do not count: waiting for
 them would only make the loop later.) A loop that keeps up never steps aside.
 
@@ -47,8 +50,12 @@ CONTENDED = 0.00005
 #: aside: a thread waiting for the lock wakes at each release, for several µs each time;
 #: below it is the noise of reading two clocks one after the other.
 STIRRING = 0.000003
-#: How much longer the loop then waits (seconds), for the kernel to finish uncontended.
+#: How much longer the loop then waits at most (seconds), for the kernel to finish
+#: uncontended.
 PAUSE = 0.002
+#: The pause is made of sleeps this long; it ends after one in which the other threads used
+#: less than :data:`CONTENDED`.
+PAUSE_SLICE = 0.0005
 
 
 def other_threads_cpu() -> float:
@@ -61,8 +68,9 @@ class Courtesy:
 
     Parameters
     ----------
-    busy_limit, probe, contended, pause
-        See :data:`BUSY_LIMIT`, :data:`PROBE`, :data:`CONTENDED` and :data:`PAUSE`.
+    busy_limit, probe, contended, pause, pause_slice
+        See :data:`BUSY_LIMIT`, :data:`PROBE`, :data:`CONTENDED`, :data:`PAUSE` and
+        :data:`PAUSE_SLICE`.
     clock, others, sleep
         The loop thread's CPU seconds (``time.thread_time``), those of the process's other
         threads (:func:`other_threads_cpu`) and ``time.sleep`` (injectable for tests).
@@ -74,6 +82,7 @@ class Courtesy:
         probe: float = PROBE,
         contended: float = CONTENDED,
         pause: float = PAUSE,
+        pause_slice: float = PAUSE_SLICE,
         clock: Callable[[], float] = time.thread_time,
         others: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -82,6 +91,7 @@ class Courtesy:
         self.probe = probe
         self.contended = contended
         self.pause = pause
+        self.pause_slice = pause_slice
         self.clock = clock
         self.others = others if others is not None else other_threads_cpu
         self.sleep = sleep
@@ -109,9 +119,16 @@ class Courtesy:
             return
         self.probes += 1
         self.sleep(self.probe)
-        if self.others() - before > self.contended:
+        others = self.others()
+        if others - before > self.contended:
             self.pauses += 1
-            self.sleep(self.pause)
+            paused = 0.0
+            while paused < self.pause:  # while the thread that took the lock keeps running
+                self.sleep(self.pause_slice)
+                paused += self.pause_slice
+                before, others = others, self.others()
+                if others - before <= self.contended:
+                    break
         self.caught_up()  # a new stretch starts
 
 

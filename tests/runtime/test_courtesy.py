@@ -30,6 +30,7 @@ class _Clock:
         self.preempted = 0.0
         self.others_cpu = 0.0
         self.stirring = True
+        self.keeps_running = True  # the thread that took the lock runs on through the pause
         self.slept: list[float] = []
 
     def work(self, seconds: float) -> None:
@@ -46,19 +47,26 @@ class _Clock:
         if seconds == 0.0001:  # the probe
             self.now += self.taken + self.preempted
             self.others_cpu += self.taken
+        elif self.keeps_running:  # a slice of the pause
+            self.others_cpu += seconds
+
+    def behind(self, events: int) -> Courtesy:
+        """A courtesy told of ``events`` events of 0.6 ms each, without catching up."""
+        courtesy = self.courtesy()
+        courtesy.caught_up()
+        for _ in range(events):
+            self.work(0.0006)
+            courtesy.between_events()
+        return courtesy
 
     def courtesy(self) -> Courtesy:
         return Courtesy(busy_limit=0.002, probe=0.0001, contended=0.00005, pause=0.002,
-                        clock=self, others=lambda: self.others_cpu, sleep=self.sleep)  # fmt: skip
+                        pause_slice=0.0005, clock=self, others=lambda: self.others_cpu, sleep=self.sleep)  # fmt: skip
 
 
 def test_a_loop_behind_steps_aside_once_per_stretch_and_goes_on_when_nobody_took_the_lock():
     clock = _Clock()
-    courtesy = clock.courtesy()
-    courtesy.caught_up()
-    for _ in range(20):  # 20 events of 0.6 ms without catching up: a probe every 4th
-        clock.work(0.0006)
-        courtesy.between_events()
+    courtesy = clock.behind(20)  # 20 events of 0.6 ms without catching up: a probe every 4th
     assert courtesy.probes == 5 and courtesy.pauses == 0
     assert clock.slept == [0.0001] * 5
 
@@ -66,34 +74,31 @@ def test_a_loop_behind_steps_aside_once_per_stretch_and_goes_on_when_nobody_took
 def test_a_loop_behind_never_steps_aside_when_no_other_thread_ran() -> None:
     clock = _Clock()
     clock.stirring = False  # the kernel is idle: nobody waits for the lock
-    courtesy = clock.courtesy()
-    courtesy.caught_up()
-    for _ in range(20):
-        clock.work(0.0006)
-        courtesy.between_events()
+    courtesy = clock.behind(20)
     assert courtesy.probes == 0 and clock.slept == []
 
 
 def test_a_loop_behind_waits_longer_when_a_thread_took_the_lock() -> None:
     clock = _Clock()
     clock.taken = 0.001  # the kernel held the lock 1 ms while the loop stepped aside
-    courtesy = clock.courtesy()
-    courtesy.caught_up()
-    for _ in range(4):
-        clock.work(0.0006)
-        courtesy.between_events()
+    courtesy = clock.behind(4)
     assert courtesy.probes == 1 and courtesy.pauses == 1
-    assert clock.slept == [0.0001, 0.002]
+    assert clock.slept == [0.0001] + [0.0005] * 4
+
+
+def test_the_pause_ends_when_the_thread_that_took_the_lock_stops_running() -> None:
+    clock = _Clock()
+    clock.taken = 0.0001  # a thread collected its request's result, then blocked
+    clock.keeps_running = False
+    courtesy = clock.behind(4)
+    assert courtesy.probes == 1 and courtesy.pauses == 1
+    assert clock.slept == [0.0001, 0.0005]
 
 
 def test_being_late_because_of_other_processes_is_no_reason_to_wait() -> None:
     clock = _Clock()
     clock.preempted = 0.003  # children starting took the CPU while the loop stepped aside
-    courtesy = clock.courtesy()
-    courtesy.caught_up()
-    for _ in range(8):
-        clock.work(0.0006)
-        courtesy.between_events()
+    courtesy = clock.behind(8)
     assert courtesy.probes == 2 and courtesy.pauses == 0
 
 
