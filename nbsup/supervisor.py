@@ -130,16 +130,30 @@ class Supervisor(ProgramDefaults):
             if name is None:
                 name = self.unique_name()
             checked = build_options(check_name(name), options, self.option_defaults())
-            program = self._programs.get(name)
+            return self._add_checked([checked])[0]
+
+    def _add_checked(self, checked: list[ProgramOptions]) -> list[Program]:
+        """Add (or replace) programs whose options are already checked, in this order:
+        one hop to the supervisor's thread and one change of ``program_names`` for all."""
+        programs = []
+        for options in checked:
+            program = self._programs.get(options.name)
             if program is None:
-                program = Program(self, checked)
-                self._programs[name] = program
+                program = Program(self, options)
+                self._programs[options.name] = program
             else:
-                program.options = checked
-            self._runner.call(self._runner.driver.add, checked)
-            if name not in self.program_names:
-                self.set_trait("program_names", [*self.program_names, name])
-        return program
+                program.options = options
+            programs.append(program)
+        self._runner.call(self._runner.driver.add_all, checked)
+        known = set(self.program_names)
+        added = []
+        for options in checked:
+            if options.name not in known:
+                known.add(options.name)
+                added.append(options.name)
+        if added:
+            self.set_trait("program_names", [*self.program_names, *added])
+        return programs
 
     def unique_name(self, stem: str = "program") -> str:
         """A program name not used yet: ``program-1``, ``program-2``..."""
@@ -264,7 +278,12 @@ class Supervisor(ProgramDefaults):
         if config.warning:
             warnings.warn(config.warning, ConfigWarning, stacklevel=2)
         with self._lock:
-            return [self.add_program(entry.name, **entry.raw) for entry in config.programs]
+            defaults = self.option_defaults()
+            checked = [
+                build_options(check_name(entry.name), dict(entry.raw), defaults)
+                for entry in config.programs
+            ]  # all checked before any is added
+            return self._add_checked(checked)
 
     def to_supervisord_conf(self, path: str | os.PathLike[str] | None = None) -> str:
         """The programs as a supervisord.conf text (written to ``path`` when given).

@@ -166,6 +166,11 @@ class Driver:
             self._feed(slot, Tick())
         return slot
 
+    def add_all(self, options: list[ProgramOptions]) -> None:
+        """:meth:`add` each, in order."""
+        for one in options:
+            self.add(one)
+
     def remove(self, name: str) -> None:
         """Forget a stopped program (Fault FAILED if it is still running)."""
         slot = self._slot(name)

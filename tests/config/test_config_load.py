@@ -121,6 +121,21 @@ def test_loading_again_replaces_the_programs(files: Path, sim) -> None:
     assert states[-3:] == ["STOPPING", "STOPPED", "STARTING"]
 
 
+def test_a_file_is_added_in_one_go(files: Path, sim) -> None:
+    """One hop to the supervisor's thread and one change of ``program_names`` for all the
+    file's programs (a dashboard redraws once), also when some already exist."""
+    sup, clock, launcher = sim
+    sup.add_program("db", command="sleep 1", autostart=False)
+    changes: list[list[str]] = []
+    sup.observe(lambda change: changes.append(change["new"]), "program_names")
+    calls = []
+    call = sup._runner.call
+    sup._runner.call = lambda function, *args: (calls.append(function), call(function, *args))[1]
+    load(sup, files / "full.conf")
+    assert len(calls) == 1
+    assert changes == [["db", *(name for name in START_ORDER if name != "db")]]
+
+
 def test_shutdown_stops_groups_by_descending_priority_a_tier_at_a_time(files: Path, sim) -> None:
     """As supervisord: jobs (200), then web (10), then worker (5), then cache and db (1);
     a tier starts stopping only when the one before has stopped."""
