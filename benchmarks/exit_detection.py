@@ -111,6 +111,9 @@ def measure_nbsup() -> tuple[list[float], list[float]]:
             for program in progs:
                 program.observe(tell_probe, "pid")
             time.sleep(DURATION)
+            # stopped first: building the frames takes the interpreter lock from the loop,
+            # and exits seen meanwhile would be late because of the benchmark itself
+            sup.stop_all()
             frames = [p.events for p in progs]
             latencies: list[float] = []
             stamps = _child_stamps(stamps_file)

@@ -12,6 +12,8 @@ Commands
     ``pid``, ``loop_tid`` (native id of the supervisor's loop thread), ``watchdog_pid``.
 ``add n prefix command options``
     Add programs ``<prefix>0`` .. ``<prefix><n-1>``; ``seconds`` it took.
+``load path``
+    ``load_config(path)`` (a supervisord.conf); ``seconds`` it took and ``programs`` added.
 ``start names until timeout`` / ``stop names until timeout``
     ``start_all(names, wait=False)`` / ``stop_all(names, wait=False)`` (all programs when
     ``names`` is null: every request in one hop to the supervisor's thread),
@@ -37,10 +39,12 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections import Counter
 from typing import Any
 
 import nbsup
+from nbsup.config import ConfigWarning
 
 
 def _rss() -> int:
@@ -77,6 +81,13 @@ class Host:
         for i in range(n):
             self.sup.add_program(f"{prefix}{i}", command=command, **options)
         return {"seconds": time.monotonic() - t0}
+
+    def load(self, path: str) -> dict[str, Any]:
+        with warnings.catch_warnings():  # the file's [supervisord] section... are not ours
+            warnings.simplefilter("ignore", ConfigWarning)
+            t0 = time.monotonic()
+            programs = self.sup.load_config(path)
+            return {"seconds": time.monotonic() - t0, "programs": len(programs)}
 
     def start(
         self, names: list[str] | None = None, until: list[str] | None = None, timeout: float = 600

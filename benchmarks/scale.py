@@ -46,6 +46,7 @@ from .harness import Rpc, median, row, workdir
 from .procs import (
     NbsupHost,
     close_bare_child,
+    lean_config,
     lean_supervisord,
     raise_fd_limit,
     rss_bytes,
@@ -62,6 +63,13 @@ ROUNDS = 3
 STARTSECS = 1
 COMMAND = "sleep 1000"
 STOPPED = ["STOPPED", "EXITED", "FATAL"]
+
+
+def programs(n: int) -> dict[str, tuple[str, dict[str, str]]]:
+    """The ``n`` programs, as :func:`benchmarks.procs.lean_config` writes them."""
+    return {
+        f"s{i}": (COMMAND, {"startsecs": str(STARTSECS), "autostart": "false"}) for i in range(n)
+    }
 
 
 def raw_seconds(n: int) -> tuple[float, float]:
@@ -141,9 +149,7 @@ def measure_supervisord(n: int, rounds: int) -> dict[str, Any]:
     with workdir("scale-empty") as tmp, lean_supervisord({}, tmp, settings) as (proc, _rpc):
         time.sleep(0.5)
         rss_empty = rss_bytes(proc.pid)
-    progs = {
-        f"s{i}": (COMMAND, {"startsecs": str(STARTSECS), "autostart": "false"}) for i in range(n)
-    }
+    progs = programs(n)
     with workdir("scale-supd") as tmp:
         t0 = time.monotonic()
         with lean_supervisord(progs, tmp, settings, startup_timeout=120) as (proc, rpc):
@@ -170,11 +176,28 @@ def measure_supervisord(n: int, rounds: int) -> dict[str, Any]:
     }
 
 
+def load_seconds(n: int) -> float:
+    """Seconds for nbsup's ``load_config`` to add the ``n`` programs from the same
+    supervisord.conf supervisord reads (in a host of its own: the measures of memory use
+    programs added through the API, without a parser's garbage in the RSS)."""
+    with workdir("scale-load") as tmp, NbsupHost(tmp) as host:
+        conf = lean_config(programs(n), tmp, tmp / "unused.sock")
+        reply = host.call("load", path=str(conf))
+        if reply["programs"] != n:
+            raise RuntimeError(f"nbsup loaded {reply['programs']} programs of {n}")
+        return float(reply["seconds"])
+
+
+def add_programs(host: NbsupHost, n: int) -> None:
+    options = {"startsecs": STARTSECS, "autostart": False}
+    host.call("add", n=n, prefix="s", command=COMMAND, options=options)
+
+
 def measure_nbsup(n: int, rounds: int) -> dict[str, Any]:
+    load = load_seconds(n)
     with workdir("scale-nbsup") as tmp, NbsupHost(tmp) as host:
         rss_empty = rss_bytes(host.pid)
-        options = {"startsecs": STARTSECS, "autostart": False}
-        load = host.call("add", n=n, prefix="s", command=COMMAND, options=options)["seconds"]
+        add_programs(host, n)
         rss_loaded = rss_bytes(host.pid)
         starts: list[float] = []
         stops: list[float] = []
@@ -204,8 +227,7 @@ def measure_nbsup_rpc(n: int, rounds: int) -> dict[str, Any]:
         sock = tmp / "nbsup.sock"
         settings = {"rpc_enabled": True, "rpc_address": f"unix://{sock}", "rpc_auth": False}
         with NbsupHost(tmp, settings) as host:
-            options = {"startsecs": STARTSECS, "autostart": False}
-            host.call("add", n=n, prefix="s", command=COMMAND, options=options)
+            add_programs(host, n)
             rpc = Rpc(sock)
             starts, stops = rpc_rounds(rpc, n, rounds, "nbsup XML-RPC")
     return {"start": median(starts), "stop": median(stops), "starts": starts, "stops": stops}
@@ -304,8 +326,8 @@ def run(quick: bool = False) -> list[dict]:
             sd["load"],
             unit="s",
             note=(
-                "nbsup: add_program x n (autostart=false); supervisord: launch until its "
-                "XML-RPC answers (includes interpreter start and config parsing)"
+                "the same supervisord.conf; nbsup: load_config; supervisord: launch until "
+                "its XML-RPC answers (includes interpreter start and config parsing)"
             ),
         ),
     ]

@@ -152,6 +152,9 @@ def measure_nbsup() -> dict[str, list[float]]:
             time.sleep(DURATION)
             ev.set()
             th.join(timeout=5)
+            # stopped first: building the frames takes the interpreter lock from the loop,
+            # and transitions meanwhile would be late because of the benchmark itself
+            sup.stop_all()
             rows: list[Row] = []
             for name, p in progs.items():
                 df = p.events
