@@ -25,9 +25,9 @@ them would only make the loop later.) A loop that keeps up never steps aside.
 
 "Caught up" means the loop waited in the selector (a timeout other than zero).
 
-Whenever the loop is not waiting in its selector, it holds :data:`~nbsup.runtime.gil.PROMPTER`
-(a short GIL switch interval): each of its system calls lets the lock go, and without it a
-cell computing in pure Python would keep the lock 5 ms each time (:mod:`nbsup.runtime.gil`).
+The selector and :meth:`Courtesy.between_events` are also the checkpoints of a
+:class:`~nbsup.runtime.gil.StarvationWatch`: once the loop has waited for the lock a whole
+switch interval (a cell computing in pure Python), the interval is kept short for a while.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import selectors
 import time
 from collections.abc import Callable
 
-from .gil import PROMPTER, GilPrompter
+from .gil import StarvationWatch
 
 #: CPU seconds of work without catching up after which the loop looks whether another
 #: thread ran (and then steps aside): a thread of the kernel waits at most about this long.
@@ -95,6 +95,8 @@ class Courtesy:
         self.clock = clock
         self.others = others if others is not None else other_threads_cpu
         self.sleep = sleep
+        #: Checked before each event and at each turn of the loop.
+        self.watch = StarvationWatch()
         self.busy_since: float | None = None  # read on the loop's thread, from its first event
         self.others_since = 0.0  # the other threads' CPU time when the stretch began
         #: Times the loop stepped aside, and times it found the kernel wanting the lock.
@@ -102,12 +104,15 @@ class Courtesy:
         self.pauses = 0
 
     def caught_up(self) -> None:
-        """The loop has nothing ready: its continuous work starts again from zero."""
+        """The loop has nothing ready: its continuous work starts again from zero (and so
+        does its waiting for the lock: its own sleeps are no waiting)."""
         self.busy_since = self.clock()
         self.others_since = self.others()
+        self.watch.mark()
 
     def between_events(self) -> None:
         """Called before each event: step aside after a long stretch of work."""
+        self.watch.check()
         if self.busy_since is None:
             self.caught_up()
             return
@@ -133,38 +138,25 @@ class Courtesy:
 
 
 class CourteousSelector(selectors.EpollSelector):
-    """The loop's selector: tells ``courtesy`` each time the loop has waited, and holds
-    ``prompter`` from the end of each wait to the start of the next.
+    """The loop's selector: tells ``courtesy`` each time the loop has waited, and its
+    starvation watch each time the loop turns (:mod:`nbsup.runtime.gil`)."""
 
-    Parameters
-    ----------
-    courtesy
-        Told when the loop has waited (:meth:`Courtesy.caught_up`).
-    prompter
-        Held while the loop works (default: the process's one, :data:`~nbsup.runtime.gil.PROMPTER`).
-    """
-
-    def __init__(self, courtesy: Courtesy, prompter: GilPrompter = PROMPTER) -> None:
+    def __init__(self, courtesy: Courtesy) -> None:
         super().__init__()
         self.courtesy = courtesy
-        self.prompter = prompter
-        self.working = False
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        watch = self.courtesy.watch
         waits = timeout is None or timeout > 0
-        if waits and self.working:
-            self.working = False
-            self.prompter.release()
+        if waits:
+            watch.before_wait(timeout)
+        else:
+            watch.check()
         ready = super().select(timeout)
         if waits:  # it waited: a stretch starts now that it runs
             self.courtesy.caught_up()
-        if not self.working:
-            self.working = True
-            self.prompter.hold()
         return ready
 
     def close(self) -> None:
-        if self.working:
-            self.working = False
-            self.prompter.release()
+        self.courtesy.watch.let_go()
         super().close()

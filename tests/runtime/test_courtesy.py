@@ -3,17 +3,12 @@ the interpreter; a loop that keeps up never steps aside."""
 
 from __future__ import annotations
 
-import os
-import selectors
 import sys
 import threading
 import time
 from collections.abc import Callable
 
-import pytest
-
 from nbsup.runtime.courtesy import BUSY_LIMIT, CourteousSelector, Courtesy
-from nbsup.runtime.gil import GilPrompter
 from nbsup.runtime.loop import LoopThread
 
 
@@ -26,6 +21,7 @@ class _Clock:
 
     def __init__(self) -> None:
         self.now = 100.0
+        self.cpu = 1.0
         self.taken = 0.0
         self.preempted = 0.0
         self.others_cpu = 0.0
@@ -35,6 +31,7 @@ class _Clock:
 
     def work(self, seconds: float) -> None:
         self.now += seconds
+        self.cpu += seconds
         if self.stirring:
             self.others_cpu += 0.000002
 
@@ -127,29 +124,19 @@ def test_the_selector_reports_a_wait_but_not_a_poll() -> None:
         selector.close()
 
 
-def test_the_selector_holds_the_prompter_from_the_end_of_a_wait_to_the_next() -> None:
-    before = sys.getswitchinterval()
-    prompter = GilPrompter(interval=before / 10)
-    selector = CourteousSelector(_Clock().courtesy(), prompter)
-    try:
-        assert prompter.holds == 0
-        selector.select(0.0001)  # it waited and now works
-        assert prompter.holds == 1 and sys.getswitchinterval() == pytest.approx(before / 10)
-        selector.select(0)  # callbacks were ready: still working
-        assert prompter.holds == 1
-        seen: list[float] = []
-        reader, writer = os.pipe()
-        selector.register(reader, selectors.EVENT_READ)
-        threading.Timer(0.05, lambda: (seen.append(sys.getswitchinterval()),
-                                       os.write(writer, b"x"))).start()  # fmt: skip
-        assert selector.select(5)  # while it waits, the interval is the usual one again
-        assert seen == [before] and prompter.holds == 1
-        selector.unregister(reader)
-        os.close(reader)
-        os.close(writer)
-    finally:
-        selector.close()
-    assert prompter.holds == 0 and sys.getswitchinterval() == before
+def test_the_courtesys_own_sleeps_are_no_waiting_for_the_lock() -> None:
+    clock = _Clock()
+    clock.taken = 0.001  # it steps aside and pauses 2 ms: wall time without CPU time
+    courtesy = clock.courtesy()
+    courtesy.watch.wall = clock
+    courtesy.watch.cpu = lambda: clock.cpu  # the loop's CPU time: its work, not its sleeps
+    courtesy.caught_up()
+    for _ in range(4):
+        clock.work(0.0006)
+        courtesy.between_events()
+    assert courtesy.pauses == 1
+    courtesy.watch.check()
+    assert courtesy.watch.starvations == 0
 
 
 def _spin(seconds: float) -> None:
@@ -163,14 +150,18 @@ def _run(
     step: Callable[[Callable[[], None]], object],
     count: int,
     work_seconds: float = 0.001,
+    let_go: bool = False,
 ) -> float:
-    """``count`` events of pure-Python work on the loop; returns the wall time."""
+    """``count`` events of pure-Python work on the loop (each letting the lock go once
+    with ``let_go``, as a system call does); returns the wall time."""
     done = threading.Event()
     left = [count]
 
     def work() -> None:
         thread.between_events()
         _spin(work_seconds)
+        if let_go:
+            time.sleep(0)
         left[0] -= 1
         if left[0] == 0:
             done.set()
@@ -219,6 +210,20 @@ def test_a_real_loop_behind_lets_a_computing_thread_run() -> None:
             share = (cell.ran - before) / wall
         assert thread.courtesy.pauses >= 5
         assert share > 0.3, share  # without stepping aside it got under 10 %
+    finally:
+        thread.stop()
+
+
+def test_a_real_loop_waiting_for_a_computing_thread_gets_the_lock_promptly() -> None:
+    thread = LoopThread(name="courtesy-test")
+    before = sys.getswitchinterval()
+    try:
+        with _Cell():
+            # each event lets the lock go once, and the cell keeps it a switch interval
+            wall = _run(thread, thread.loop.call_soon, 40, work_seconds=0.0001, let_go=True)
+        assert thread.courtesy.watch.starvations >= 1
+        assert wall < 40 * before / 2, wall  # not a whole interval per event (seen: 6 ms)
+        assert sys.getswitchinterval() == before  # the loop waits: the hold has ended
     finally:
         thread.stop()
 
