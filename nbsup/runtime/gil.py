@@ -33,9 +33,11 @@ PROMPT_SWITCH_INTERVAL = 0.0001
 #: Seconds the loop waited for the lock between two of its checkpoints (its wall time less
 #: its CPU time) that show another thread kept the lock until forced to let go (the usual
 #: switch interval is 5 ms).
-STARVED = 0.003
-#: How long the interval then stays low (seconds).
-PROMPT_FOR = 0.5
+STARVED = 0.0045
+#: How long the interval then stays low (seconds): long enough for the next few timers and
+#: spawns, short enough that a kernel thread which only once kept the lock long is soon left
+#: to run without interruptions again.
+PROMPT_FOR = 0.05
 
 
 class GilPrompter:
