@@ -19,7 +19,7 @@ from typing import Any
 
 import nbformat
 import psutil
-from process_waits import poll_until, wait_exited
+from process_waits import until_written, wait_exited
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "nbsup-browser-test"
@@ -182,7 +182,10 @@ class JupyterServer:
                 return False
 
         try:
-            poll_until(answers, SERVER_START_TIMEOUT, 0.1, f"jupyter {self.app}")
+            # the server logs its address once it listens: look again at each line it logs
+            until_written(
+                self.log_path.parent, answers, SERVER_START_TIMEOUT, f"jupyter {self.app}"
+            )
         except AssertionError:
             self.stop(check=False)
             raise RuntimeError(f"jupyter {self.app} not ready:\n{self.log_tail()}") from None

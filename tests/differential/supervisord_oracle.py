@@ -103,7 +103,7 @@ import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from process_waits import wait_exited
+from process_waits import FolderWatch, wait_exited
 
 __all__ = [
     "REFERENCE_DIR",
@@ -665,6 +665,7 @@ def run_supervisord_detailed(
             start_new_session=True,
         )
         tail = _LogTail(workdir / "supervisord.log")
+        written = FolderWatch(workdir)  # wakes the loop below when supervisord logs a line
         first_any = None
         if poke_interval:
             pk = threading.Thread(
@@ -720,13 +721,19 @@ def run_supervisord_detailed(
                     raise OracleError(
                         "supervisord did not start:\n" + _tail_text(workdir / "supervisord.stdout")
                     )
+                # the next moment a rule above depends on the time alone, at most 0.5 s away
+                due = [launch + startup_timeout, now + 0.5]
+                if started_wall is not None:
+                    due += [started_wall + 1.5] if first_any is None else [first_any + 3.0]
                 if len(t0_live) == len(scenarios):
                     end = max(t0_live[s.name] + s.duration for s in scenarios)
                     if now >= end:
                         break
-                time.sleep(0.005)
+                    due.append(end)
+                written.wait(min(t for t in due if t > now) - now)
         finally:
             tail.close()
+            written.close()
 
         # ---- shutdown: SIGTERM, then wake the poll loop with an RPC ----
         stop_evt.set()
