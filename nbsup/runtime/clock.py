@@ -40,12 +40,17 @@ class LoopScheduler:
     """Time on an asyncio loop: ``loop.time()`` is ``time.monotonic()``.
 
     Its timers run in one shared ``contextvars`` context (the driver uses none), so
-    arming one does not copy a context each time.
+    arming one does not copy a context each time. ``before`` runs before each timer's
+    callback: the loop's courtesy (:mod:`nbsup.runtime.courtesy`), so a run of timers
+    (deadlines, view updates) lets a waiting kernel thread in between two of them.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, before: Callable[[], None] | None = None
+    ) -> None:
         self.loop = loop
         self.context = contextvars.copy_context()
+        self.before = before
 
     def now(self) -> float:
         return self.loop.time()
@@ -54,7 +59,7 @@ class LoopScheduler:
         return time.time() - (self.loop.time() - monotonic)
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
-        return _PreciseTimer(self.loop, when, callback, self.context)
+        return _PreciseTimer(self.loop, when, callback, self.context, self.before)
 
 
 _last_second: list[tuple[int, str]] = [(-1, "")]
@@ -85,7 +90,7 @@ class _PreciseTimer:
     early (well inside the slack) and re-arms for the rest, until the rest is short.
     """
 
-    __slots__ = ("_holding", "callback", "context", "handle", "loop", "when")
+    __slots__ = ("_holding", "before", "callback", "context", "handle", "loop", "when")
 
     def __init__(
         self,
@@ -93,8 +98,10 @@ class _PreciseTimer:
         when: float,
         callback: Callable[[], None],
         context: contextvars.Context | None = None,
+        before: Callable[[], None] | None = None,
     ) -> None:
         self.loop = loop
+        self.before = before
         self.when = when
         self.callback = callback
         self.context = context
@@ -120,6 +127,8 @@ class _PreciseTimer:
     def _fire(self) -> None:
         self.handle = None  # no cycle timer -> handle -> bound method -> timer once fired
         try:
+            if self.before is not None:
+                self.before()
             self.callback()
         finally:
             self._let_go()

@@ -25,6 +25,10 @@ them would only make the loop later.) A loop that keeps up never steps aside.
 
 "Caught up" means the loop waited in the selector (a timeout other than zero).
 
+The driver calls :meth:`Courtesy.between_events` (through the loop thread's
+``between_events``) before each event, and the scheduler before each timer's callback, so
+a run of due timers (the views' updates, a few ms of rendering each) gives way too.
+
 The selector and :meth:`Courtesy.between_events` are also the checkpoints of a
 :class:`~nbsup.runtime.gil.StarvationWatch`: once the loop has waited for the lock a whole
 switch interval (a cell computing in pure Python), the interval is kept short for a while.

@@ -90,7 +90,7 @@ class ThreadRunner:
         self._lock = threading.Lock()
 
         def build() -> Driver:
-            scheduler = LoopScheduler(self.thread.loop)
+            scheduler = LoopScheduler(self.thread.loop, before=self.thread.between_events)
             launcher: Launcher = LocalLauncher(self.thread.loop)
             journal = Journal(folder)
             journal.log(time.time(), "INFO", f"nbsup started with pid {os.getpid()}")

@@ -98,7 +98,8 @@ def test_200_programs_for_a_minute(fresh_kernel: KernelSession) -> None:
     prober.join(timeout=60)
     assert not errors, errors[:3]
 
-    # cells kept answering: p99 of the execute round trip under 100 ms
+    # cells kept answering: p99 of the execute round trip under 50 ms (seen: 20-25 ms; 52-107
+    # ms when the views' updates, due together, did not give way to the kernel)
     times = sorted(round_trips)
     p99 = times[int(0.99 * (len(times) - 1))]
     print(
@@ -106,7 +107,7 @@ def test_200_programs_for_a_minute(fresh_kernel: KernelSession) -> None:
         f"p99 {p99 * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms"
     )
     assert len(times) > LOAD_SECONDS * 2
-    assert p99 < 0.1
+    assert p99 < 0.05
 
     # memory: growth after the first 10 s under 50 MB
     after_warmup = [mb for t, mb in rss if t >= 10]

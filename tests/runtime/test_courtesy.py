@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from nbsup.runtime.clock import LoopScheduler
 from nbsup.runtime.courtesy import BUSY_LIMIT, CourteousSelector, Courtesy
 from nbsup.runtime.loop import LoopThread
 
@@ -236,5 +237,56 @@ def test_a_real_loop_that_keeps_up_never_steps_aside() -> None:
             # events of a quarter of the busy limit, each after a wait
             _run(thread, lambda work: thread.loop.call_later(0.003, work), 30, BUSY_LIMIT / 4)
         assert thread.courtesy.probes == 0
+    finally:
+        thread.stop()
+
+
+def test_a_real_loop_behind_on_its_timers_lets_a_computing_thread_run() -> None:
+    # timers that are all due (a run of view updates, ~1 ms of rendering each) give way
+    # between them as events do: the scheduler runs the courtesy before each callback
+    thread = LoopThread(name="courtesy-test")
+    scheduler = LoopScheduler(thread.loop, before=thread.between_events)
+    done = threading.Event()
+    left = [60]
+
+    def render() -> None:
+        _spin(0.001)
+        left[0] -= 1
+        if left[0] == 0:
+            done.set()
+
+    def arm() -> None:
+        now = scheduler.now()
+        for _ in range(left[0]):
+            scheduler.call_at(now, render)
+
+    try:
+        with _Cell() as cell:
+            before = cell.ran
+            started = time.perf_counter()
+            thread.loop.call_soon_threadsafe(arm)
+            assert done.wait(30)
+            share = (cell.ran - before) / (time.perf_counter() - started)
+        assert thread.courtesy.pauses >= 5
+        assert share > 0.3, share  # without the courtesy before timers: under 10 %
+    finally:
+        thread.stop()
+
+
+def test_the_scheduler_runs_its_hook_before_each_timer() -> None:
+    thread = LoopThread(name="courtesy-test")
+    calls: list[str] = []
+    scheduler = LoopScheduler(thread.loop, before=lambda: calls.append("before"))
+    done = threading.Event()
+
+    def arm() -> None:
+        now = scheduler.now()
+        scheduler.call_at(now, lambda: calls.append("first"))
+        scheduler.call_at(now + 0.001, lambda: (calls.append("second"), done.set()))
+
+    try:
+        thread.loop.call_soon_threadsafe(arm)
+        assert done.wait(5)
+        assert calls == ["before", "first", "before", "second"]
     finally:
         thread.stop()
