@@ -14,7 +14,7 @@ import ipywidgets as widgets
 
 from ..program import Program
 from . import render
-from .live import LiveProgram
+from .live import LiveProgram, close_with_parts
 from .style import CSS
 
 
@@ -46,9 +46,10 @@ class ProgramCard(widgets.VBox):
     def close(self) -> None:
         """Stop updating and close the widget (and its children)."""
         self.live.close()
-        self.style.close()
+        close_with_parts(self.style)
         if self.program._nbsup_card is self:
             self.program._nbsup_card = None
+        self.layout.close()
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ import ipywidgets as widgets
 
 from ..supervisor import Supervisor
 from . import render
-from .live import LiveProgram
+from .live import LiveProgram, close_with_parts
 from .style import CSS
 
 
@@ -28,6 +28,7 @@ class DashboardRow(widgets.HBox):
 
     def close(self) -> None:
         self.live.close()
+        self.layout.close()
         super().close()
 
 
@@ -69,9 +70,10 @@ class Dashboard(widgets.VBox):
         for row in self.rows.values():
             row.close()
         self.rows.clear()
-        self.style.close()
+        close_with_parts(self.style)
         if getattr(self.supervisor, "_nbsup_dashboard", None) is self:
             self.supervisor._nbsup_dashboard = None
+        self.layout.close()
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:

@@ -17,6 +17,17 @@ from .snapshot import CardSnapshot
 SIGNALS = ["HUP", "INT", "TERM", "KILL", "USR1", "USR2", "QUIT", "CONT", "STOP"]
 
 
+def close_with_parts(widget: widgets.Widget) -> None:
+    """``widget.close()``, and its ``layout`` and ``style`` models too: ipywidgets 8 leaves
+    those open, and each would stay registered in the kernel and in the frontend."""
+    for name in ("layout", "style"):
+        if widget.has_trait(name) and widget.trait_has_value(name):
+            part = getattr(widget, name)
+            if isinstance(part, widgets.Widget):
+                part.close()
+    widget.close()
+
+
 class Controls(widgets.HBox):
     """Start, Stop, Restart, a signal menu and Clear log for one program.
 
@@ -70,7 +81,8 @@ class Controls(widgets.HBox):
 
     def close(self) -> None:
         for child in self.children:
-            child.close()
+            close_with_parts(child)
+        self.layout.close()
         super().close()
 
 
@@ -115,5 +127,5 @@ class LiveProgram:
                 presenter.close()
             else:
                 self._runner.call(presenter.close)
-        self.html.close()
+        close_with_parts(self.html)
         self.controls.close()

@@ -192,3 +192,21 @@ def test_the_timeline_explains_each_transition(sim, comm_log):
     assert "gave up after 2 failed starts (startretries=1 allows 1 retry)" in value
     assert "before startsecs=1: counts as a failed start whatever the exit code" in value
     assert value.count('class="nbsup-reason"') == len(sup["x"].events)
+
+
+def test_closed_cards_and_dashboards_leave_no_widget_model_open(sim, comm_log):
+    # ipywidgets closes a widget's own model only: its layout and style stay registered (in
+    # the kernel and the frontend) unless closed too, ten models per re-run card
+    from ipywidgets.widgets.widget import _instances
+
+    sup, clock, launcher = sim
+    program = sup.add_program("x", command="sleep 100")
+    sup.add_program("y", command="sleep 100")
+    before = set(_instances)
+    for _ in range(3):  # re-run cells: each new view closes the previous one
+        ProgramCard(program)
+        board = Dashboard(sup)
+    assert len(_instances) > len(before) + 20
+    program._nbsup_card.close()
+    board.close()
+    assert set(_instances) == before
