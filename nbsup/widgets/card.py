@@ -13,8 +13,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..program import Program
-from . import render
-from .live import LiveProgram, close_with_parts
+from . import parts, render
+from .live import LiveProgram
+from .parts import close_with_parts
 from .style import CSS
 
 
@@ -35,8 +36,9 @@ class ProgramCard(widgets.VBox):
         self.live = LiveProgram(program, render.card_html)
         self.html = self.live.html
         self.controls = self.live.controls
-        self.style = widgets.HTML(CSS)  # sent once; the updates carry only the card
-        super().__init__([self.style, self.html, self.controls])
+        # the stylesheet is sent once; the updates carry only the card
+        self.style = widgets.HTML(CSS, layout=parts.layout(), style=parts.html_style())
+        super().__init__([self.style, self.html, self.controls], layout=parts.layout())
         program._nbsup_card = self
 
     @property
@@ -49,7 +51,6 @@ class ProgramCard(widgets.VBox):
         close_with_parts(self.style)
         if self.program._nbsup_card is self:
             self.program._nbsup_card = None
-        self.layout.close()
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:

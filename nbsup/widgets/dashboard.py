@@ -7,8 +7,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..supervisor import Supervisor
-from . import render
-from .live import LiveProgram, close_with_parts
+from . import parts, render
+from .live import LiveProgram
+from .parts import close_with_parts
 from .style import CSS
 
 
@@ -20,7 +21,7 @@ class DashboardRow(widgets.HBox):
         self.live = LiveProgram(self.program, render.row_html, compact=True)
         self.html = self.live.html
         self.controls = self.live.controls
-        super().__init__([self.html, self.controls], layout={"width": "100%"})
+        super().__init__([self.html, self.controls], layout=parts.layout(width="100%"))
 
     @property
     def presenter(self) -> Any:
@@ -28,7 +29,6 @@ class DashboardRow(widgets.HBox):
 
     def close(self) -> None:
         self.live.close()
-        self.layout.close()
         super().close()
 
 
@@ -42,8 +42,9 @@ class Dashboard(widgets.VBox):
         self.supervisor = supervisor
         self.follow = names is None
         self.rows: dict[str, DashboardRow] = {}
-        self.style = widgets.HTML(CSS)  # sent once; row updates carry only their line
-        super().__init__([])
+        # the stylesheet is sent once; row updates carry only their line
+        self.style = widgets.HTML(CSS, layout=parts.layout(), style=parts.html_style())
+        super().__init__([], layout=parts.layout())
         previous = getattr(supervisor, "_nbsup_dashboard", None)
         if previous is not None:  # one live dashboard per supervisor: re-runs leak nothing
             previous.close()
@@ -73,7 +74,6 @@ class Dashboard(widgets.VBox):
         close_with_parts(self.style)
         if getattr(self.supervisor, "_nbsup_dashboard", None) is self:
             self.supervisor._nbsup_dashboard = None
-        self.layout.close()
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:

@@ -11,21 +11,12 @@ import ipywidgets as widgets
 
 from ..core.errors import NbsupError
 from ..program import Program
+from . import parts
+from .parts import close_with_parts
 from .presenter import Presenter
 from .snapshot import CardSnapshot
 
 SIGNALS = ["HUP", "INT", "TERM", "KILL", "USR1", "USR2", "QUIT", "CONT", "STOP"]
-
-
-def close_with_parts(widget: widgets.Widget) -> None:
-    """``widget.close()``, and its ``layout`` and ``style`` models too: ipywidgets 8 leaves
-    those open, and each would stay registered in the kernel and in the frontend."""
-    for name in ("layout", "style"):
-        if widget.has_trait(name) and widget.trait_has_value(name):
-            part = getattr(widget, name)
-            if isinstance(part, widgets.Widget):
-                part.close()
-    widget.close()
 
 
 class Controls(widgets.HBox):
@@ -37,9 +28,9 @@ class Controls(widgets.HBox):
     def __init__(self, program: Program, report: Any, compact: bool = False) -> None:
         self.program = program
         self.report = report
-        # the buttons share one layout and one style: fewer widget models per card
-        layout = widgets.Layout(width="36px" if compact else "auto", flex="0 0 auto")
-        style = widgets.ButtonStyle()
+        # every view's buttons share one layout and one style (widgets/parts.py)
+        layout = parts.layout(width="36px" if compact else "auto", flex="0 0 auto")
+        style = parts.button_style()
 
         def button(description: str, icon: str) -> widgets.Button:
             return widgets.Button(
@@ -51,7 +42,10 @@ class Controls(widgets.HBox):
         stop = button("Stop", "stop")
         restart = button("Restart", "refresh")
         self.signal_menu = widgets.Dropdown(
-            options=SIGNALS, value="HUP", layout={"width": "80px", "flex": "0 0 auto"}
+            options=SIGNALS,
+            value="HUP",
+            layout=parts.layout(width="80px", flex="0 0 auto"),
+            style=parts.description_style(),
         )
         send = button("Signal", "bolt")
         clear = button("Clear log", "eraser")
@@ -63,7 +57,8 @@ class Controls(widgets.HBox):
         self.buttons = {"start": start, "stop": stop, "restart": restart, "signal": send,
                         "clear": clear}  # fmt: skip
         super().__init__(
-            [start, stop, restart, self.signal_menu, send, clear], layout={"flex": "0 0 auto"}
+            [start, stop, restart, self.signal_menu, send, clear],
+            layout=parts.layout(flex="0 0 auto"),
         )
 
     def _act(self, what: str, action: Any) -> None:
@@ -82,7 +77,6 @@ class Controls(widgets.HBox):
     def close(self) -> None:
         for child in self.children:
             close_with_parts(child)
-        self.layout.close()
         super().close()
 
 
@@ -98,7 +92,9 @@ class LiveProgram:
     ) -> None:
         self.program = program
         self.presenter: Presenter | None = None
-        self.html = widgets.HTML(layout={"flex": "1 1 auto", "min_width": "0"})
+        self.html = widgets.HTML(
+            layout=parts.layout(flex="1 1 auto", min_width="0"), style=parts.html_style()
+        )
         self.controls = Controls(program, self.report, compact)
         self.presenter = self._runner.call(Presenter, program, render, self.write)
 

@@ -13,7 +13,7 @@ from recording_comm import updates_of
 
 from nbsup.core.states import ProcessState as S
 from nbsup.testing import Life
-from nbsup.widgets import Dashboard, ProgramCard
+from nbsup.widgets import Dashboard, ProgramCard, parts
 from nbsup.widgets.presenter import BUDGET, BYTE_BUDGET, INTERVAL
 
 
@@ -196,7 +196,7 @@ def test_the_timeline_explains_each_transition(sim, comm_log):
 
 def test_closed_cards_and_dashboards_leave_no_widget_model_open(sim, comm_log):
     # ipywidgets closes a widget's own model only: its layout and style stay registered (in
-    # the kernel and the frontend) unless closed too, ten models per re-run card
+    # the kernel and the frontend) unless closed too; the shared parts stay for every view
     from ipywidgets.widgets.widget import _instances
 
     sup, clock, launcher = sim
@@ -209,4 +209,36 @@ def test_closed_cards_and_dashboards_leave_no_widget_model_open(sim, comm_log):
     assert len(_instances) > len(before) + 20
     program._nbsup_card.close()
     board.close()
-    assert set(_instances) == before
+    left = [_instances[k] for k in set(_instances) - before]
+    assert left and all(parts.is_shared(w) for w in left)
+    assert len(left) <= 10  # a handful of layouts and styles, however many views
+
+
+def test_views_share_their_layouts_and_styles(sim, comm_log):
+    from ipywidgets.widgets.widget import _instances
+
+    def own_models(make):  # the models a view makes for itself (not the shared parts)
+        before = set(_instances)
+        made = make()
+        return made, sum(not parts.is_shared(_instances[k]) for k in set(_instances) - before)
+
+    sup, clock, launcher = sim
+    programs = [sup.add_program(f"p{i}", command="sleep 100") for i in range(3)]
+    first, count = own_models(lambda: ProgramCard(programs[0]))
+    second, _ = own_models(lambda: ProgramCard(programs[1]))
+    assert count == 10  # 20 without sharing
+    assert first.html.layout is second.html.layout
+    assert first.controls.signal_menu.style is second.controls.signal_menu.style
+    _, count = own_models(lambda: Dashboard(sup))
+    assert count == 2 + 9 * len(programs)  # 2 + 17 per row without sharing
+
+
+def test_a_shared_part_closed_elsewhere_is_made_again(sim, comm_log):
+    import ipywidgets
+
+    sup, clock, launcher = sim
+    program = sup.add_program("x", command="sleep 100")
+    first = ProgramCard(program).html.layout
+    ipywidgets.Widget.close_all()  # e.g. by the user
+    card = ProgramCard(program)
+    assert card.html.layout is not first and card.html.layout.comm is not None
