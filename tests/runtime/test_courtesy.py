@@ -3,7 +3,9 @@ the interpreter; a loop that keeps up never steps aside."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import statistics
 import sys
 import threading
 import time
@@ -153,13 +155,17 @@ def _run(
     count: int,
     work_seconds: float = 0.001,
     let_go: bool = False,
+    starts: list[float] | None = None,
 ) -> float:
     """``count`` events of pure-Python work on the loop (each letting the lock go once
-    with ``let_go``, as a system call does); returns the wall time."""
+    with ``let_go``, as a system call does); returns the wall time. The time each event
+    starts is added to ``starts``."""
     done = threading.Event()
     left = [count]
 
     def work() -> None:
+        if starts is not None:
+            starts.append(time.perf_counter())
         thread.between_events()
         _spin(work_seconds)
         if let_go:
@@ -222,9 +228,12 @@ def test_a_real_loop_waiting_for_a_computing_thread_gets_the_lock_promptly() -> 
     try:
         with _Cell():
             # each event lets the lock go once, and the cell keeps it a switch interval
-            wall = _run(thread, thread.loop.call_soon, 40, work_seconds=0.0001, let_go=True)
+            starts: list[float] = []
+            _run(thread, thread.loop.call_soon, 40, work_seconds=0.0001, let_go=True, starts=starts)
         assert thread.courtesy.watch.starvations >= 1
-        assert wall < 40 * before / 2, wall  # not a whole interval per event (seen: 6 ms)
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        # not a whole interval per event (seen: 5-6 ms each without the watch)
+        assert statistics.median(gaps) < before / 2, gaps
         assert sys.getswitchinterval() == before  # the loop waits: the hold has ended
     finally:
         thread.stop()
@@ -236,18 +245,24 @@ def test_a_real_loop_that_keeps_up_never_steps_aside() -> None:
         with _Cell():
             # events of a quarter of the busy limit, each after a wait
             _run(thread, lambda work: thread.loop.call_later(0.003, work), 30, BUSY_LIMIT / 4)
-        assert thread.courtesy.probes == 0
+        # a turn whose timer was already due when the loop got the lock back is no wait: a
+        # loaded machine may make it step aside once or twice (seen: 1); a loop whose waits
+        # did not count would step aside at every 4th event (7 times)
+        assert thread.courtesy.probes <= 2
     finally:
         thread.stop()
 
 
-def test_a_real_loop_behind_on_its_timers_lets_a_computing_thread_run() -> None:
+def test_a_real_loop_behind_on_its_timers_lets_a_waiting_thread_in() -> None:
     # timers that are all due (a run of view updates, ~1 ms of rendering each) give way
-    # between them as events do: the scheduler runs the courtesy before each callback
+    # between them as events do: the scheduler runs the courtesy before each callback. A
+    # thread waking every 0.5 ms (a kernel thread answering) then gets the lock within a
+    # millisecond, not after a whole switch interval (seen: 0.7 ms against 5.3 ms)
     thread = LoopThread(name="courtesy-test")
     scheduler = LoopScheduler(thread.loop, before=thread.between_events)
-    done = threading.Event()
+    done, stop = threading.Event(), threading.Event()
     left = [60]
+    late: list[float] = []
 
     def render() -> None:
         _spin(0.001)
@@ -260,17 +275,22 @@ def test_a_real_loop_behind_on_its_timers_lets_a_computing_thread_run() -> None:
         for _ in range(left[0]):
             scheduler.call_at(now, render)
 
+    def respond() -> None:
+        while not stop.is_set():
+            asked = time.perf_counter()
+            time.sleep(0.0005)
+            late.append(time.perf_counter() - asked - 0.0005)
+
+    responder = threading.Thread(target=respond)
     try:
-        with _Cell() as cell:
-            before = cell.ran
-            started = time.perf_counter()
-            thread.loop.call_soon_threadsafe(arm)
-            assert done.wait(30)
-            share = (cell.ran - before) / (time.perf_counter() - started)
-        assert thread.courtesy.pauses >= 5
-        assert share > 0.3, share  # without the courtesy before timers: under 10 %
+        thread.loop.call_soon_threadsafe(arm)
+        responder.start()
+        assert done.wait(30)
     finally:
+        stop.set()
+        responder.join()
         thread.stop()
+    assert statistics.median(late) < sys.getswitchinterval() / 2, late
 
 
 def test_the_scheduler_runs_its_hook_before_each_timer() -> None:
