@@ -148,6 +148,9 @@ class CourteousSelector(selectors.EpollSelector):
     def __init__(self, courtesy: Courtesy) -> None:
         super().__init__()
         self.courtesy = courtesy
+        #: ``time.monotonic()`` when the last ``select`` returned: what it reported was
+        #: known then, however long the loop takes to get to each callback.
+        self.returned_at = 0.0
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         watch = self.courtesy.watch
@@ -157,6 +160,7 @@ class CourteousSelector(selectors.EpollSelector):
         else:
             watch.check()
         ready = super().select(timeout)
+        self.returned_at = time.monotonic()
         if waits:  # it waited: a stretch starts now that it runs
             self.courtesy.caught_up()
         return ready

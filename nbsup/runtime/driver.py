@@ -63,6 +63,8 @@ class Slot:
     on_deadline: Callable[[], None] | None = None
     replacement: ProgramOptions | None = None
     removed: bool = False
+    #: When its last event was handled: a later one is never dated before it.
+    fed_at: float = float("-inf")
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -328,6 +330,7 @@ class Driver:
             while pending:
                 now = self.scheduler.now() if at is None else at
                 at = None  # only the first event is dated in the past
+                slot.fed_at = now
                 effects = slot.machine.handle(pending.popleft(), now)
                 for effect in effects:
                     if isinstance(effect, Transition):
@@ -383,7 +386,12 @@ class Driver:
         return Spawned(process.pid)
 
     def _exited(self, slot: Slot, status: ExitStatus, seen: float) -> None:
-        """The process has ended (``slot.process`` is already None): mark it, then feed."""
+        """The process has ended (``slot.process`` is already None): mark it, then feed.
+
+        ``seen`` may be when the loop learned of several exits at once, before it handled
+        some of them; an event of this program handled since (a stop asked meanwhile)
+        dates the exit no earlier than itself."""
+        seen = max(seen, slot.fed_at)
         started = slot.machine.laststart
         ran = None if started is None else max(0.0, seen - started)
         slot.logs.exited(status.describe(), self.scheduler.wall(seen), ran)

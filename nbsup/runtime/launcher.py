@@ -22,6 +22,8 @@ from typing import Protocol
 from ..core.events import ExitStatus
 from ..core.options import ProgramOptions
 from .commands import CommandError, resolve
+from .environment import child_environment
+from .exitdates import ExitDates
 from .gil import PROMPTER
 from .watchdog import Watchdog
 
@@ -84,40 +86,6 @@ class Launcher(Protocol):
     def close(self) -> None: ...
 
 
-def child_environment(options: ProgramOptions, base: Mapping[str, str]) -> dict[str, str]:
-    """The environment a program starts with (supervisord's variables, then the program's)."""
-    env = _copy_environment(base)
-    if env.get("MPLBACKEND", "").startswith("module://matplotlib_inline"):
-        del env["MPLBACKEND"]  # the kernel's inline backend means nothing in a child
-    env.update(
-        SUPERVISOR_ENABLED="1",
-        SUPERVISOR_PROCESS_NAME=options.name,
-        SUPERVISOR_GROUP_NAME=options.group_name,
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(options.environment)
-    return env
-
-
-_copied: list[tuple[object, dict[str, str]]] = []  # (fingerprint, copy) of os.environ
-
-
-def _copy_environment(base: Mapping[str, str]) -> dict[str, str]:
-    """A copy of ``base``; of ``os.environ``, made again only when it has changed.
-
-    Copying ``os.environ`` decodes every variable in Python (about 50 us, at each spawn of
-    a restart loop); its raw bytes mapping compares in a microsecond.
-    """
-    raw = getattr(base, "_data", None) if base is os.environ else None
-    if not isinstance(raw, dict):
-        return dict(base)
-    if _copied and _copied[0][0] == raw:
-        return dict(_copied[0][1])
-    copy = dict(base)
-    _copied[:] = [(dict(raw), copy)]
-    return dict(copy)
-
-
 def decode_wait_status(status: int) -> ExitStatus:
     """An ``os.waitpid`` status as an :class:`ExitStatus`."""
     if os.WIFSIGNALED(status):
@@ -156,11 +124,20 @@ class LocalLauncher:
         The supervisor's event loop; every method must be called on its thread.
     watchdog
         Kills the programs' groups if this process dies (created when omitted).
+    reported_at
+        When the loop's selector last returned (monotonic seconds), to date the exits it
+        reports (:mod:`nbsup.runtime.exitdates`).
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, watchdog: Watchdog | None = None):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        watchdog: Watchdog | None = None,
+        reported_at: Callable[[], float] | None = None,
+    ):
         self.loop = loop
         self.watchdog = watchdog if watchdog is not None else Watchdog()
+        self.exit_dates = ExitDates(loop.time, reported_at)
         self.base_environment: Mapping[str, str] = os.environ
         self._guard_fd = -1
         self._watch_guard()
@@ -175,8 +152,11 @@ class LocalLauncher:
     def spawn(
         self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
     ) -> LocalProcess:
-        with PROMPTER.held():  # a spawn is ~20 GIL hand-overs (runtime/gil.py)
-            return self._spawn(options, on_output, on_exit)
+        try:
+            with PROMPTER.held():  # a spawn is ~20 GIL hand-overs (runtime/gil.py)
+                return self._spawn(options, on_output, on_exit)
+        finally:
+            self.exit_dates.look()  # programs that exited meanwhile
 
     def _spawn(
         self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
@@ -231,7 +211,8 @@ class LocalLauncher:
             process.pidfd = -1
             self.loop.call_soon(self._poll_exit, process)
         else:
-            self.loop.add_reader(process.pidfd, self._on_exit_ready, process)
+            self.loop.add_reader(process.pidfd, self._on_pidfd_ready, process)
+            self.exit_dates.watch(process.pidfd)
         return process
 
     def signal(self, process: ProcessHandle, sig: int, group: bool) -> None:
@@ -257,6 +238,7 @@ class LocalLauncher:
     def close(self) -> None:
         self._unwatch_guard()
         self.watchdog.close()
+        self.exit_dates.close()
 
     def _watch_guard(self) -> None:
         """Replace the watchdog's guard as soon as it dies (someone killed it)."""
@@ -280,8 +262,11 @@ class LocalLauncher:
 
     # ------------------------------------------------------------------ internals
 
-    def _on_exit_ready(self, process: LocalProcess) -> None:
-        seen = self.loop.time()  # before the reap and the drain, which may wait for the GIL
+    def _on_pidfd_ready(self, process: LocalProcess) -> None:
+        # dated before the reap and the drain, which may wait for the GIL
+        self._on_exit_ready(process, self.exit_dates.date(process.pidfd))
+
+    def _on_exit_ready(self, process: LocalProcess, seen: float) -> None:
         if process.status is not None:
             return
         status = self._collect(process)
@@ -290,7 +275,7 @@ class LocalLauncher:
             _release_callbacks(process)
 
     def _poll_exit(self, process: LocalProcess) -> None:
-        self._on_exit_ready(process)
+        self._on_exit_ready(process, self.loop.time())
         if process.status is None:
             self.loop.call_later(EXIT_POLL_INTERVAL, self._poll_exit, process)
 
@@ -306,6 +291,7 @@ class LocalLauncher:
         process.status = status
         if process.pidfd >= 0:
             self.loop.remove_reader(process.pidfd)
+            self.exit_dates.forget(process.pidfd)
             os.close(process.pidfd)
             process.pidfd = -1
         for fd in list(process.pipes):

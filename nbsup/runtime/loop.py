@@ -32,7 +32,8 @@ class LoopThread:
 
     def __init__(self, name: str = "nbsup-supervisor") -> None:
         self.courtesy = Courtesy()
-        self.loop = asyncio.SelectorEventLoop(CourteousSelector(self.courtesy))
+        self.selector = CourteousSelector(self.courtesy)
+        self.loop = asyncio.SelectorEventLoop(self.selector)
         self._requests: collections.deque[tuple[Callable[..., object], tuple[object, ...],
                                                 concurrent.futures.Future[object]]] = (
             collections.deque()
@@ -54,6 +55,11 @@ class LoopThread:
             self.loop.run_forever()
         finally:
             self.loop.close()
+
+    def selector_returned_at(self) -> float:
+        """When the loop's last wait for events ended (monotonic seconds): what it reported
+        was known then (:attr:`CourteousSelector.returned_at`)."""
+        return self.selector.returned_at
 
     @property
     def running(self) -> bool:

@@ -91,7 +91,9 @@ class ThreadRunner:
 
         def build() -> Driver:
             scheduler = LoopScheduler(self.thread.loop, before=self.thread.between_events)
-            launcher: Launcher = LocalLauncher(self.thread.loop)
+            launcher: Launcher = LocalLauncher(
+                self.thread.loop, reported_at=self.thread.selector_returned_at
+            )
             journal = Journal(folder)
             journal.log(time.time(), "INFO", f"nbsup started with pid {os.getpid()}")
             return Driver(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nbsup.core.options import build_options
-from nbsup.runtime.launcher import child_environment
+from nbsup.runtime.environment import child_environment
 
 
 def test_changes_to_os_environ_reach_the_next_spawn(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -92,3 +92,27 @@ def test_the_lines_of_one_append_are_written_together(tmp_path: Path) -> None:
     assert journal.events_path.read_text() == ""
     lines = journal.log_path.read_text().splitlines()
     assert [line.split(" ", 3)[-1] for line in lines] == ["one", "two"]
+
+
+def test_an_exit_known_before_a_later_event_of_its_program_is_dated_after_it(
+    tmp_path: Path,
+) -> None:
+    # the loop learned of the exit at t=5 (it dates exits when its selector reported them),
+    # but a stop of the same program was handled at t=6 before it got to the exit: the
+    # records of one program never go back in time
+    from nbsup.core.events import ExitStatus, Stop
+
+    driver, clock, launcher, seen = _driver(tmp_path)
+    driver.add(_flapping())  # runs until signalled
+    clock.run_until(5.0)
+    process = launcher.processes[-1]
+    clock.advance(1.0)
+    driver.request("flap", Stop())
+    process.alive = False
+    process.on_exit(ExitStatus(code=0), 5.0)
+    driver.flush_notes()
+    rows = [json.loads(line) for line in driver.journal.events_path.read_text().splitlines()]
+    assert [(r["to_state"], r["elapsed"]) for r in rows][-2:] == [
+        ("STOPPING", 6.0),
+        ("STOPPED", 6.0),
+    ]
