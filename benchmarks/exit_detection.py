@@ -21,13 +21,13 @@ import nbsup
 from .harness import nbsup_monotonic, percentile, row, run_supervisord, workdir
 
 NAME = "exit_detection"
-PROGRAMS = 8  # run in parallel to collect samples quickly
-#: Seconds per side; about 0.35 s per cycle -> ~450 exits (a p99 is then the 5th worst).
-DURATION = 20.0
+PROGRAMS = 16  # run in parallel to collect samples quickly
+#: Seconds per side; about 1.05 s per cycle -> ~450 exits (a p99 is then the 5th worst).
+DURATION = 30.0
 
 CHILD = """\
 import os, sys, time
-time.sleep(0.2)
+time.sleep(1.0)
 line = "%d %.9f %.9f\\n" % (os.getpid(), time.monotonic(), time.time())
 with open(sys.argv[1], "a") as fh:
     fh.write(line)
@@ -105,11 +105,13 @@ def measure_nbsup() -> tuple[dict[int, float], dict[int, float]]:
                     startsecs=0,
                     autorestart=True,
                     restartpause=0,  # supervisord's: restarted at once, the same workload
+                    autostart=False,
                 )
                 for i in range(PROGRAMS)
             ]
-            for program in progs:
+            for program in progs:  # the probe is told of every pid, the first ones too
                 program.observe(tell_probe, "pid")
+            sup.start_all()  # all at once, as supervisord starts them
             time.sleep(DURATION)
             # stopped first: building the frames takes the interpreter lock from the loop,
             # and exits seen meanwhile would be late because of the benchmark itself
