@@ -169,43 +169,40 @@ def run() -> list[dict]:
     # the same exit seen by nbsup and by the idle probe: what nbsup adds to what the OS allows
     beyond = [by_pid[pid] - limit_by_pid[pid] for pid in by_pid if pid in limit_by_pid]
     sd_log, sd_recv = measure_supervisord()
-    ms = 1000.0
-    rows = []
-    for q in (50, 99):
-        rows.append(
-            row(
-                NAME,
-                f"p{q} latency (n={len(nb)}/{len(sd_log)})",
-                percentile(nb, q) * ms,
-                percentile(sd_log, q) * ms,
-                unit="ms",
-                target="p99 <= 5 ms" if q == 99 else "",
-                limit=percentile(limit, q) * ms,
-                note="supervisord: log-line time (ms truncated); limit: an idle process "
-                f"waiting on the same children's pidfds (n={len(limit)})",
-            )
-        )
-    for q in (50, 99):
-        rows.append(
-            row(
-                NAME,
-                f"p{q} nbsup's latency beyond the idle probe's, same exit (n={len(beyond)})",
-                percentile(beyond, q) * ms,
-                None,
-                unit="ms",
-                note="per exit: nbsup's latency minus the probe's (spawns on the loop, "
-                "its own work); the probe is an idle process",
-            )
-        )
-    for q in (50, 99):
-        rows.append(
-            row(
-                NAME,
-                f"p{q} supervisord listener receipt (n={len(sd_recv)})",
-                None,
-                percentile(sd_recv, q) * ms,
-                unit="ms",
-                note="event listener receive time",
-            )
-        )
-    return rows
+    return [
+        *_percentiles(
+            f"latency (n={len(nb)}/{len(sd_log)})", nb, sd_log, limit=limit,
+            target="p99 <= 5 ms",
+            note="supervisord: log-line time (ms truncated); limit: an idle process "
+            f"waiting on the same children's pidfds (n={len(limit)})",
+        ),
+        *_percentiles(
+            f"nbsup's latency beyond the idle probe's, same exit (n={len(beyond)})", beyond, None,
+            note="per exit: nbsup's latency minus the probe's (spawns on the loop, its own "
+            "work); the probe is an idle process",
+        ),
+        *_percentiles(
+            f"supervisord listener receipt (n={len(sd_recv)})", None, sd_recv,
+            note="event listener receive time",
+        ),
+    ]  # fmt: skip
+
+
+def _percentiles(
+    metric: str,
+    nbsup_values: list[float] | None,
+    supervisord_values: list[float] | None,
+    limit: list[float] | None = None,
+    target: str = "",
+    note: str = "",
+) -> list[dict]:
+    """The p50 and p99 rows of one metric, in ms (``target`` goes with the p99)."""
+
+    def ms(values: list[float] | None, q: int) -> float | None:
+        return None if values is None else percentile(values, q) * 1000.0
+
+    return [
+        row(NAME, f"p{q} {metric}", ms(nbsup_values, q), ms(supervisord_values, q), unit="ms",
+            target=target if q == 99 else "", limit=ms(limit, q), note=note)
+        for q in (50, 99)
+    ]  # fmt: skip
