@@ -287,7 +287,9 @@ def check_backoff_schedule(kernel: KernelSession, name: str, cell: str, toleranc
 
 
 def test_backoff_schedule_kept_while_a_cell_sleeps(kernel):
-    cell = "import time\ntime.sleep(7)\n"
+    # the cell blocks the kernel's main thread (the lock released) until the program is FATAL
+    program = sup("['flap_sleep']")
+    cell = f"_until(lambda: {program}.state.value == 'FATAL', {program}, timeout=20)\n"
     check_backoff_schedule(kernel, "flap_sleep", cell, tolerance=0.02)
 
 

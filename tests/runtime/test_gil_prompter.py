@@ -49,9 +49,13 @@ def timer_checks() -> None:
         far = scheduler.call_at(loop.time() + 10 * SHORT_WAIT, lambda: None)
         soon = scheduler.call_at(loop.time() + (SHORT_WAIT + PROMPT_LEAD) / 2, lambda: None)
         assert sys.getswitchinterval() == before and PROMPTER.holds == 0
-        due = scheduler.call_at(
-            loop.time() + PROMPT_LEAD / 2, lambda: seen.append(sys.getswitchinterval())
-        )
+        fired = loop.create_future()
+
+        def on_due() -> None:
+            seen.append(sys.getswitchinterval())
+            fired.set_result(None)  # the loop stops once this timer has let go
+
+        due = scheduler.call_at(loop.time() + PROMPT_LEAD / 2, on_due)
         assert sys.getswitchinterval() == pytest.approx(PROMPT_SWITCH_INTERVAL)
         cancelled = scheduler.call_at(loop.time() + PROMPT_LEAD / 2, lambda: seen.append(-1.0))
         assert PROMPTER.holds == 2
@@ -59,7 +63,7 @@ def timer_checks() -> None:
         assert PROMPTER.holds == 1
         scheduler.call_at(loop.time() - 1, lambda: seen.append(-2.0))  # overdue: no hold
         assert PROMPTER.holds == 1
-        loop.run_until_complete(asyncio.sleep(PROMPT_LEAD * 2))
+        loop.run_until_complete(asyncio.wait_for(fired, timeout=5))
         assert seen[0] == -2.0 or seen[1] == -2.0
         assert pytest.approx(PROMPT_SWITCH_INTERVAL) in seen  # it ran with the low interval
         assert sys.getswitchinterval() == before  # ...restored right after
