@@ -57,7 +57,7 @@ class ExitDates:
 
     def date(self, pidfd: int) -> float:
         """When the exit that ``pidfd``'s readiness reports became known (the selector has
-        just reported it); forgets ``pidfd``."""
+        just reported it); a note taken by :meth:`look` is used once."""
         seen = self.clock()
         if self.reported_at is not None:
             seen = min(seen, self.reported_at())

@@ -37,7 +37,7 @@ class ProgramCard(widgets.VBox):
         self.html = self.live.html
         self.controls = self.live.controls
         # the stylesheet is sent once; the updates carry only the card
-        self.style = widgets.HTML(CSS, layout=parts.layout(), style=parts.html_style())
+        self.style = parts.html(CSS)
         super().__init__([self.style, self.html, self.controls], layout=parts.layout())
         program._nbsup_card = self
 

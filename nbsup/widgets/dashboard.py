@@ -43,7 +43,7 @@ class Dashboard(widgets.VBox):
         self.follow = names is None
         self.rows: dict[str, DashboardRow] = {}
         # the stylesheet is sent once; row updates carry only their line
-        self.style = widgets.HTML(CSS, layout=parts.layout(), style=parts.html_style())
+        self.style = parts.html(CSS)
         super().__init__([], layout=parts.layout())
         previous = getattr(supervisor, "_nbsup_dashboard", None)
         if previous is not None:  # one live dashboard per supervisor: re-runs leak nothing

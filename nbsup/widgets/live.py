@@ -92,9 +92,7 @@ class LiveProgram:
     ) -> None:
         self.program = program
         self.presenter: Presenter | None = None
-        self.html = widgets.HTML(
-            layout=parts.layout(flex="1 1 auto", min_width="0"), style=parts.html_style()
-        )
+        self.html = parts.html(flex="1 1 auto", min_width="0")
         self.controls = Controls(program, self.report, compact)
         self.presenter = self._runner.call(Presenter, program, render, self.write)
 

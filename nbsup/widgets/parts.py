@@ -54,6 +54,11 @@ def description_style() -> DescriptionStyle:
     return _get(DescriptionStyle, {})
 
 
+def html(value: str = "", **layout_traits: Any) -> widgets.HTML:
+    """An ``HTML`` widget on the shared style and the shared layout with these traits."""
+    return widgets.HTML(value, layout=layout(**layout_traits), style=html_style())
+
+
 def is_shared(part: object) -> bool:
     return getattr(part, "_nbsup_shared", False) is True
 
