@@ -93,7 +93,17 @@ def forget_new_programs(sup: Supervisor, clock: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def magics() -> Iterator[tuple[SupervisorMagics, Supervisor, Any]]:
+def magics(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SupervisorMagics, Supervisor, Any]]:
+    # a fuzzed stdout_logfile=<relative name> is written relative to the working directory:
+    # never the repository's
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path_factory.mktemp("fuzz-magics"))
+        yield from _magics()
+
+
+def _magics() -> Iterator[tuple[SupervisorMagics, Supervisor, Any]]:
     shell = start_ipython()
     sup, clock, launcher = simulated_supervisor()
     sup.add_program("x", command="sleep 30", startsecs=0)
