@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from nbsup.runtime.spawner import Child, Environment, start_child
+
 from .harness import ROOT, Rpc, oracle, stop_daemon
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -39,28 +41,19 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 def spawn_bare_child(
     loop: asyncio.AbstractEventLoop,
     argv: list[str],
-    env: dict[str, str],
-    exited: Callable[[subprocess.Popen[bytes], int, list[int]], None],
-) -> subprocess.Popen[bytes]:
+    env: Environment,
+    exited: Callable[[Child, int, list[int]], None],
+) -> Child:
     """A child as any supervisor starts one, watched by a bare asyncio loop.
 
-    ``subprocess.Popen`` with stdin/stdout/stderr pipes, its own session and ``close_fds``
-    (as supervisord and nbsup give each child); its output read and dropped; ``exited``
-    called with (child, pidfd, pipes) once its pidfd is readable. The callback must reap
-    the child and undo the registrations (:func:`close_bare_child`).
+    Started as nbsup starts its children (:func:`nbsup.runtime.spawner.start_child`:
+    stdin/stdout/stderr pipes, its own session, no other descriptor, as supervisord gives
+    each child); its output read and dropped; ``exited`` called with (child, pidfd, pipes)
+    once its pidfd is readable. The callback must reap the child and undo the
+    registrations (:func:`close_bare_child`).
     """
-    child = subprocess.Popen(
-        argv,
-        executable=argv[0],
-        bufsize=0,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    pipes = [child.stdout.fileno(), child.stderr.fileno()]  # type: ignore[union-attr]
+    child = start_child(argv[0], argv, env)
+    pipes = [child.stdout] + ([] if child.stderr is None else [child.stderr])
     for fd in pipes:
         os.set_blocking(fd, False)
         loop.add_reader(fd, _drop_output, fd)
@@ -70,18 +63,17 @@ def spawn_bare_child(
 
 
 def close_bare_child(
-    loop: asyncio.AbstractEventLoop, child: subprocess.Popen[bytes], pidfd: int, pipes: list[int]
+    loop: asyncio.AbstractEventLoop, child: Child, pidfd: int, pipes: list[int]
 ) -> None:
     """Reap a child of :func:`spawn_bare_child` and release its pidfd and pipes."""
     os.waitpid(child.pid, 0)
-    child.returncode = 0
     loop.remove_reader(pidfd)
     os.close(pidfd)
     for fd in pipes:
         _drop_output(fd)
         loop.remove_reader(fd)
-    for stream in (child.stdin, child.stdout, child.stderr):
-        stream.close()  # type: ignore[union-attr]
+        os.close(fd)
+    os.close(child.stdin)
 
 
 def _drop_output(fd: int) -> None:

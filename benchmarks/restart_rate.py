@@ -2,10 +2,11 @@
 
 Compared with the machine's raw spawn-and-wait rate for the same command
 (``os.posix_spawn`` + ``waitpid`` in a loop), and with a bare supervisor loop: what any
-event-driven supervisor must do per restart and nothing more (``subprocess.Popen`` with
-stdin/stdout/stderr pipes, its own session and ``close_fds``, as supervisord gives each
-child; the exit awaited on a pidfd in an asyncio loop; the pipes drained and closed), with
-no state machine, records, logs or watchdog. The rates are medians of 3 runs.
+event-driven supervisor must do per restart and nothing more (the child started as nbsup
+starts it, with stdin/stdout/stderr pipes, its own session and no other descriptor, as
+supervisord gives each child; the exit awaited on a pidfd in an asyncio loop; the pipes
+drained and closed), with no state machine, records, logs or watchdog. The rates are
+medians of 3 runs.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 import time
 
 import nbsup
+from nbsup.runtime.spawner import Child, Environment
 
 from .harness import median, row, run_supervisord, workdir
 from .procs import close_bare_child, spawn_bare_child
@@ -48,7 +49,7 @@ def bare_loop_rate(seconds: float = RAW_SECONDS) -> float:
 
 async def _bare_loop(seconds: float) -> float:
     path = shutil.which("true") or "/bin/true"
-    env = dict(os.environ)
+    env = Environment(dict(os.environ))
     loop = asyncio.get_running_loop()
     finished = loop.create_future()
     count = 0
@@ -57,7 +58,7 @@ async def _bare_loop(seconds: float) -> float:
     def spawn() -> None:
         spawn_bare_child(loop, [path], env, exited)
 
-    def exited(child: subprocess.Popen[bytes], pidfd: int, pipes: list[int]) -> None:
+    def exited(child: Child, pidfd: int, pipes: list[int]) -> None:
         nonlocal count
         close_bare_child(loop, child, pidfd, pipes)
         count += 1

@@ -37,10 +37,11 @@ import asyncio
 import os
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
+
+from nbsup.runtime.spawner import Child, Environment
 
 from .harness import Rpc, median, row, workdir
 from .procs import (
@@ -94,13 +95,13 @@ def bare_loop_stop_seconds(n: int) -> float:
 
 async def _bare_loop_stop(n: int) -> float:
     path = shutil.which("sleep") or "/bin/sleep"
-    env = dict(os.environ)
+    env = Environment(dict(os.environ))
     loop = asyncio.get_running_loop()
     finished = loop.create_future()
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[Child] = []
     left = n
 
-    def exited(child: subprocess.Popen[bytes], pidfd: int, pipes: list[int]) -> None:
+    def exited(child: Child, pidfd: int, pipes: list[int]) -> None:
         nonlocal left
         close_bare_child(loop, child, pidfd, pipes)
         left -= 1

@@ -246,7 +246,7 @@ class Program(HasTraits):
         if channel not in ("stdout", "stderr"):
             raise ValueError(f"channel={channel!r}: expected stdout or stderr")
         runner = self._supervisor._runner
-        reading = runner.call(runner.driver.attempt_output, self.name, k, channel, nbytes)
+        reading = runner.call(runner.driver.logs.attempt_output, self.name, k, channel, nbytes)
         return reading.read().decode("utf-8", "replace")
 
     def clear_log(self) -> None:

@@ -94,8 +94,8 @@ class Supervisor(ProgramDefaults):
             runner = ThreadRunner(self._on_transition, self.session_dir, self.tail_bytes)
             self._finalizer = weakref.finalize(self, runner.shutdown, 15.0)
         self._runner = runner
-        runner.driver.on_log_error = self._on_log_error
-        runner.driver.markers = self.attempt_markers
+        runner.driver.logs.on_log_error = self._on_log_error
+        runner.driver.logs.markers = self.attempt_markers
         if self.rpc_enabled:
             self._serve_rpc()
 
@@ -382,7 +382,7 @@ class Supervisor(ProgramDefaults):
     def _markers_changed(self, change: Any) -> None:
         runner = getattr(self, "_runner", None)
         if runner is not None:
-            runner.driver.markers = change.new
+            runner.driver.logs.markers = change.new
 
 
 def _namespec(program: Program) -> str:

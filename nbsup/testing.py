@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from .core.events import ExitStatus
 from .core.options import ProgramOptions
 from .runtime.commands import CommandError
-from .runtime.launcher import ExitCallback, OutputCallback, SpawnError, spawn_error_message
+from .runtime.launcher_interface import ExitCallback, OutputCallback, SpawnError
+from .runtime.spawner import spawn_error_message
 
 __all__ = ["FakeClock", "FakeLauncher", "FakeProcess", "Life"]
 
@@ -229,6 +230,9 @@ class FakeLauncher:
 
     def reap(self, process: object) -> ExitStatus | None:
         return None
+
+    def finish(self, process: object) -> None:
+        pass
 
     def close(self) -> None:
         pass

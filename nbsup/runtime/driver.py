@@ -13,10 +13,9 @@ import functools
 import traceback
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import Fault, FaultCode, LogUnavailable
+from ..core.errors import Fault, FaultCode
 from ..core.events import (
     Effect,
     Event,
@@ -38,46 +37,12 @@ from ..core.events import (
 from ..core.machine import Machine
 from ..core.options import ProgramOptions
 from ..core.states import STOPPED_STATES, ProcessState
-from .attempts import AttemptBook, Reading
-from .clock import Scheduler, TimerHandle
+from .clock import Scheduler
 from .journal import Journal
-from .launcher import Launcher, ProcessHandle, SpawnError
-from .logfile import LogFile, LogFiles
-from .output import OutputChannel
-from .programlogs import ProgramLogs
+from .launcher_interface import Launcher, ProcessHandle, SpawnError
 from .recorder import Recorder, TransitionListener
-
-#: Called with (program, channel, error or None once fixed) when a log file fails or recovers.
-LogErrorListener = Callable[[str, str, str | None], None]
-
-
-@dataclass(eq=False)
-class Slot:
-    """Everything the driver keeps for one program."""
-
-    machine: Machine
-    logs: ProgramLogs
-    process: ProcessHandle | None = None
-    timer: TimerHandle | None = None
-    armed_at: float | None = None
-    on_deadline: Callable[[], None] | None = None
-    replacement: ProgramOptions | None = None
-    removed: bool = False
-    #: When its last event was handled: a later one is never dated before it.
-    fed_at: float = float("-inf")
-    extra: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.machine.name
-
-    @property
-    def options(self) -> ProgramOptions:
-        return self.machine.options
-
-    @property
-    def channels(self) -> dict[str, OutputChannel]:
-        return self.logs.channels
+from .sessionlogs import SessionLogs
+from .slot import Slot
 
 
 class Driver:
@@ -100,10 +65,8 @@ class Driver:
 
     Attributes
     ----------
-    markers : bool
-        Write a marker line into the log files at each spawn and exit.
-    on_log_error : callable or None
-        Called with (program, channel, error or None) when a log file fails or recovers.
+    logs : SessionLogs
+        The programs' output: log files, tails, attempts; ``markers`` and ``on_log_error``.
     """
 
     def __init__(
@@ -117,16 +80,10 @@ class Driver:
     ) -> None:
         self.scheduler = scheduler
         self.launcher = launcher
-        self.log_folder = log_folder
-        self.tail_bytes = tail_bytes
         self.started_at = scheduler.now()
         self.recorder = Recorder(scheduler, self.started_at, journal, on_transition)
+        self.logs = SessionLogs(scheduler, self.recorder, log_folder, tail_bytes)
         self.slots: dict[str, Slot] = {}
-        self.log_files = LogFiles()
-        #: Each program's attempts, kept for the session (across replacement and removal).
-        self.books: dict[str, AttemptBook] = {}
-        self.markers = True
-        self.on_log_error: LogErrorListener | None = None
         self._shutdown_tiers: list[int] | None = None
         self._stopping: set[str] = set()
         self.on_shutdown_complete: Callable[[], None] | None = None
@@ -162,7 +119,7 @@ class Driver:
         if existing is not None:
             self._replace(existing, options)
             return existing
-        slot = Slot(Machine(options), self._logs(options))
+        slot = Slot(Machine(options), self.logs.for_program(options))
         self.slots[options.name] = slot
         if self._shutdown_tiers is None:
             self._feed(slot, Tick())
@@ -240,7 +197,7 @@ class Driver:
         for slot in self.slots.values():
             self._disarm(slot)
             slot.logs.close()
-        self.log_files.close()
+        self.logs.close()
         if self.journal is not None:
             self.journal.close()
 
@@ -251,52 +208,6 @@ class Driver:
             return self.slots[name]
         except KeyError:
             raise Fault(FaultCode.BAD_NAME, name) from None
-
-    def _logs(self, options: ProgramOptions) -> ProgramLogs:
-        name = options.name
-        book = self.books.setdefault(name, AttemptBook(name))
-        return ProgramLogs(
-            options,
-            self.log_files,
-            book,
-            self.log_folder,
-            self.tail_bytes,
-            self._wall_now,
-            self._log_error,
-            self._markers_wanted,
-        )
-
-    def _wall_now(self) -> float:
-        return self.scheduler.wall(self.scheduler.now())
-
-    def _markers_wanted(self) -> bool:
-        return self.markers
-
-    def _log_error(self, name: str, channel: str, error: str | None, file: LogFile | None) -> None:
-        if self.journal is not None:
-            wall = self.scheduler.wall(self.scheduler.now())
-            if error is not None:
-                self.journal.log(wall, "WARN", f"{name}: {channel} log: {error}")
-            elif file is not None:
-                lost = f" ({file.dropped} bytes were lost)" if file.dropped else ""
-                self.journal.log(wall, "INFO", f"{name}: {channel} log: writing {file.path}{lost}")
-        if self.on_log_error is not None:
-            self.on_log_error(name, channel, error)
-
-    def attempt_output(
-        self, name: str, attempt: int, channel: str, nbytes: int | None = None
-    ) -> Reading:
-        """Find the output of attempt ``attempt`` of ``name`` (read it with ``.read()``).
-
-        Raises
-        ------
-        LogUnavailable
-            No such attempt, or its output is no longer kept.
-        """
-        book = self.books.get(name)
-        if book is None:
-            raise LogUnavailable(f"{name} has had no attempts")
-        return book.prepare(attempt, channel, nbytes)
 
     def _replace(self, slot: Slot, options: ProgramOptions) -> None:
         slot.replacement = options
@@ -319,9 +230,10 @@ class Driver:
     def _feed(self, slot: Slot, event: Event, at: float | None = None) -> None:
         """Handle ``event`` (at monotonic time ``at``, default now) and what follows.
 
-        Processes are started and signalled first; the transitions and log lines of the
-        same event are recorded after, in order: a restarting program's next attempt is
-        already running while its records are written and mirrored.
+        Processes are started and signalled first; an ended process's last output and
+        the transitions and log lines of the same event are recorded after, in order: a
+        restarting program's next attempt is already running while its records are written
+        and mirrored.
         """
         self.between_events()
         pending: deque[Event] = deque([event])
@@ -342,6 +254,7 @@ class Driver:
                         if follow is not None:
                             pending.append(follow)
         finally:
+            self._close_ended(slot)
             self.recorder.write(slot.options, notes)
         self._rearm(slot)
         self._after_change(slot)
@@ -364,29 +277,36 @@ class Driver:
         return None
 
     def _spawn(self, slot: Slot) -> Event:
+        """Start the program's next process first, then close the attempt that ended (its
+        last output, its marker), then mark the new one. The new process's own output is
+        held until its marker (:meth:`ProgramLogs.spawning`): the log files keep their
+        order while the new process already runs."""
         process = None
 
         def on_exit(status: ExitStatus, seen: float) -> None:
             if slot.process is process and process is not None:
                 slot.process = None
-                self._exited(slot, status, seen)
+                self._exited(slot, process, status, seen)
 
         logs = slot.logs
-        logs.spawning()
+        sink = logs.spawning()
         try:
-            process = self.launcher.spawn(slot.options, logs.sink, on_exit)
+            process = self.launcher.spawn(slot.options, sink, on_exit)
         except SpawnError as error:
+            self._close_ended(slot)
             logs.spawn_failed(error.message, self.scheduler.wall(self.scheduler.now()))
             return SpawnFailed(error.message)
         except BaseException:
             logs.release_held()
             raise
         slot.process = process
+        self._close_ended(slot)
         logs.spawned(process.pid, self.scheduler.wall(self.scheduler.now()))
         return Spawned(process.pid)
 
-    def _exited(self, slot: Slot, status: ExitStatus, seen: float) -> None:
-        """The process has ended (``slot.process`` is already None): mark it, then feed.
+    def _exited(self, slot: Slot, process: ProcessHandle, status: ExitStatus, seen: float) -> None:
+        """The process has ended (``slot.process`` is already None): feed the exit; its
+        attempt is closed once a next process has started, or at the end of the feed.
 
         ``seen`` may be when the loop learned of several exits at once, before it handled
         some of them; an event of this program handled since (a stop asked meanwhile)
@@ -394,8 +314,17 @@ class Driver:
         seen = max(seen, slot.fed_at)
         started = slot.machine.laststart
         ran = None if started is None else max(0.0, seen - started)
-        slot.logs.exited(status.describe(), self.scheduler.wall(seen), ran)
+        self._close_ended(slot)
+        slot.ended = (process, status.describe(), self.scheduler.wall(seen), ran)
         self._feed(slot, Exited(status), at=seen)
+
+    def _close_ended(self, slot: Slot) -> None:
+        """Deliver the ended process's last output, then mark its attempt closed."""
+        ended, slot.ended = slot.ended, None
+        if ended is not None:
+            process, how, wall, ran = ended
+            self.launcher.finish(process)
+            slot.logs.exited(how, wall, ran)
 
     def _kill(self, slot: Slot, kill: Kill) -> Event | None:
         if slot.process is None:
@@ -432,8 +361,9 @@ class Driver:
             return
         if slot.process is not None:
             # an exit that happened before the deadline is classified first (no reap race)
-            status = self.launcher.reap(slot.process)
+            process = slot.process
+            status = self.launcher.reap(process)
             if status is not None:
                 slot.process = None
-                self._exited(slot, status, self.scheduler.now())
+                self._exited(slot, process, status, self.scheduler.now())
         self._feed(slot, Tick())

@@ -1,17 +1,24 @@
 """The environment a program starts with: this process's, supervisord's variables, then the
-program's own ``environment``."""
+program's own ``environment``.
+
+A restart loop starts the same program with the same environment hundreds of times a
+second, so :class:`StartEnvironments` keeps each program's, ready for the C library, and
+makes it again only when the program's options or this process's environment changed.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from ..core.options import ProgramOptions
+from .spawner import Environment
 
 
 def child_environment(options: ProgramOptions, base: Mapping[str, str]) -> dict[str, str]:
     """The environment a program starts with (supervisord's variables, then the program's)."""
-    env = _copy_environment(base)
+    env = dict(base)
     if env.get("MPLBACKEND", "").startswith("module://matplotlib_inline"):
         del env["MPLBACKEND"]  # the kernel's inline backend means nothing in a child
     env.update(
@@ -24,23 +31,35 @@ def child_environment(options: ProgramOptions, base: Mapping[str, str]) -> dict[
     return env
 
 
-_copied: list[tuple[object, dict[str, str]]] = []  # (fingerprint, copy) of os.environ
+class StartEnvironments:
+    """Each program's start environment, made again when its options or the base changed.
 
-
-def _copy_environment(base: Mapping[str, str]) -> dict[str, str]:
-    """A copy of ``base``; of ``os.environ``, made again only when it has changed.
-
-    Copying ``os.environ`` decodes every variable in Python (about 50 us, at each spawn of
-    a restart loop); its raw bytes mapping compares in a microsecond.
+    Checking costs a microsecond: the options are compared by identity (a program's are
+    replaced, never changed), the base by its raw contents (``os.environ`` keeps its bytes in
+    a plain dict; copying it decodes every variable, about 50 us).
     """
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[ProgramOptions, dict[Any, Any], Environment]] = {}
+
+    def get(self, options: ProgramOptions, base: Mapping[str, str]) -> Environment:
+        """``options``'s program's environment over ``base`` (read-only: do not change it)."""
+        raw = _raw(base)
+        kept = self._kept.get(options.name)
+        if kept is not None and kept[0] is options and kept[1] == raw:
+            return kept[2]
+        environment = Environment(child_environment(options, base))
+        self._kept[options.name] = (options, dict(raw), environment)
+        return environment
+
+    def forget(self, name: str) -> None:
+        """Drop what is kept for program ``name``."""
+        self._kept.pop(name, None)
+
+
+def _raw(base: Mapping[str, str]) -> Mapping[Any, Any]:
     raw = getattr(base, "_data", None) if base is os.environ else None
-    if not isinstance(raw, dict):
-        return dict(base)
-    if _copied and _copied[0][0] == raw:
-        return dict(_copied[0][1])
-    copy = dict(base)
-    _copied[:] = [(dict(raw), copy)]
-    return dict(copy)
+    return raw if isinstance(raw, dict) else base
 
 
-__all__ = ["child_environment"]
+__all__ = ["StartEnvironments", "child_environment"]

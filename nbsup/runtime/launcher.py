@@ -1,9 +1,9 @@
-"""Launchers start, signal and reap a program's process and deliver its output.
+"""The local launcher: starts, signals and reaps programs' processes on this machine.
 
-:class:`Launcher` is the interface the driver uses; :class:`LocalLauncher` runs programs on
-this machine, event-driven on an asyncio loop: a pidfd tells when a child exits (no
-polling, no reap race) and readers on its pipes deliver output as it comes.
-:class:`nbsup.testing.FakeLauncher` implements the same interface on virtual time.
+:class:`LocalLauncher` implements :class:`~.launcher_interface.Launcher` event-driven on an
+asyncio loop: a pidfd tells when a child exits (no polling, no reap race) and readers on
+its pipes deliver output as it comes. :class:`nbsup.testing.FakeLauncher` implements the
+same interface on virtual time.
 """
 
 from __future__ import annotations
@@ -14,21 +14,19 @@ import errno
 import fcntl
 import os
 import signal
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from ..core.events import ExitStatus
 from ..core.options import ProgramOptions
 from .commands import CommandError, resolve
-from .environment import child_environment
+from .environment import StartEnvironments, child_environment
 from .exitdates import ExitDates
 from .gil import PROMPTER
+from .launcher_interface import ExitCallback, OutputCallback, ProcessHandle, SpawnError
+from .spawner import spawn_error_message, start_child
 from .watchdog import Watchdog
 
-OutputCallback = Callable[[str, bytes], None]
-ExitCallback = Callable[[ExitStatus, float], None]  # (status, monotonic time it was seen)
 READ_SIZE = 1 << 18
 DRAIN_READS = 64  # at exit, read at most this many chunks (a grandchild may keep writing)
 #: Shortest interval between two SIGKILLs to what is left of an ended program's group.
@@ -49,43 +47,6 @@ def _widen_pipe(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
 
 
-class SpawnError(Exception):
-    """The process could not be started; ``message`` is supervisord's spawnerr text."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class ProcessHandle(Protocol):
-    pid: int
-
-
-class Launcher(Protocol):
-    """What the driver needs to run processes."""
-
-    def check(self, options: ProgramOptions) -> CommandError | None:
-        """The error a start request would meet before spawning, if any."""
-        ...
-
-    def spawn(
-        self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
-    ) -> ProcessHandle:
-        """Start the program; call ``on_exit(status, when)`` once when it ends, ``when``
-        being the monotonic time the exit was noticed (raise SpawnError)."""
-        ...
-
-    def signal(self, process: ProcessHandle, sig: int, group: bool) -> None:
-        """Send ``sig`` to the process or its group (raise OSError)."""
-        ...
-
-    def reap(self, process: ProcessHandle) -> ExitStatus | None:
-        """If the process has ended and ``on_exit`` was not called yet, take its status."""
-        ...
-
-    def close(self) -> None: ...
-
-
 def decode_wait_status(status: int) -> ExitStatus:
     """An ``os.waitpid`` status as an :class:`ExitStatus`."""
     if os.WIFSIGNALED(status):
@@ -100,12 +61,13 @@ class LocalProcess:
     """One running child of a :class:`LocalLauncher`."""
 
     pid: int
-    popen: subprocess.Popen[bytes]
     on_output: OutputCallback
     on_exit: ExitCallback
+    #: This process's end of the child's stdin (-1 once closed).
+    stdin: int = -1
     pidfd: int = -1
+    #: The read ends of its output pipes, by descriptor: "stdout" or "stderr".
     pipes: dict[int, str] = field(default_factory=dict)
-    streams: dict[int, object] = field(default_factory=dict)
     status: ExitStatus | None = None
     stopsignal: int = signal.SIGTERM
     stopwaitsecs: float = 10.0
@@ -113,6 +75,8 @@ class LocalProcess:
     sweep: bool = True
     #: Loop time the stop signal was sent to the group, if it was.
     stop_sent_at: float | None = None
+    #: Its last output was delivered and its pipes closed (:meth:`LocalLauncher.finish`).
+    finished: bool = False
 
 
 class LocalLauncher:
@@ -139,6 +103,9 @@ class LocalLauncher:
         self.watchdog = watchdog if watchdog is not None else Watchdog()
         self.exit_dates = ExitDates(loop.time, reported_at)
         self.base_environment: Mapping[str, str] = os.environ
+        #: The children not reaped yet, by pid.
+        self.children: dict[int, LocalProcess] = {}
+        self.environments = StartEnvironments()
         self._guard_fd = -1
         self._watch_guard()
 
@@ -161,50 +128,44 @@ class LocalLauncher:
     def _spawn(
         self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
     ) -> LocalProcess:
-        env = child_environment(options, self.base_environment)
+        env = self.environments.get(options, self.base_environment)
         try:
-            command = resolve(options.command, env)
+            command = resolve(options.command, env.variables)
         except CommandError as error:
             raise SpawnError(error.message) from None
         if options.directory is not None and not os.path.isdir(options.directory):
             reason = "ENOENT" if not os.path.exists(options.directory) else "ENOTDIR"
             raise SpawnError(f"couldn't chdir to {options.directory}: {reason}")
         try:
-            popen = subprocess.Popen(
+            child = start_child(
+                command.filename,
                 command.argv,
-                executable=command.filename,
-                bufsize=0,  # the pipes are read raw: no 4 KiB buffers per stream
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT if options.redirect_stderr else subprocess.PIPE,
-                cwd=options.directory,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-                umask=-1 if options.umask is None else options.umask,
+                env,
+                directory=options.directory,
+                umask=options.umask,
+                merge_stderr=options.redirect_stderr,
             )
         except OSError as error:
             raise SpawnError(spawn_error_message(options.name, command.filename, error)) from None
         process = LocalProcess(
-            popen.pid,
-            popen,
+            child.pid,
             on_output,
             on_exit,
+            stdin=child.stdin,
             stopsignal=int(options.stopsignal),
             stopwaitsecs=options.stopwaitsecs,
             sweep=options.killasgroup,
         )
-        self.watchdog.watch(popen.pid, options.stopsignal)
-        for channel, stream in (("stdout", popen.stdout), ("stderr", popen.stderr)):
-            if stream is not None:
-                fd = stream.fileno()
+        self.children[child.pid] = process
+        self.watchdog.watch(child.pid, options.stopsignal)
+        for channel, fd in (("stdout", child.stdout), ("stderr", child.stderr)):
+            if fd is not None:
                 os.set_blocking(fd, False)
                 _widen_pipe(fd)
                 process.pipes[fd] = channel
-                process.streams[fd] = stream
                 self.loop.add_reader(fd, self._on_readable, process, fd)
         try:
-            process.pidfd = open_pidfd(popen.pid)
+            process.pidfd = open_pidfd(child.pid)
         except OSError:
             # no pidfd support (Linux < 5.3, some sandboxes), or no descriptor left (EMFILE:
             # another thread took the last one): fall back to polling for the exit
@@ -230,10 +191,28 @@ class LocalLauncher:
         assert isinstance(process, LocalProcess)
         if process.status is not None:
             return None
-        status = self._collect(process)
-        if status is not None:
-            _release_callbacks(process)
-        return status
+        return self._collect(process)
+
+    def finish(self, process: ProcessHandle) -> None:
+        assert isinstance(process, LocalProcess)
+        if process.status is None or process.finished:
+            return
+        process.finished = True
+        for fd in list(process.pipes):
+            self._drain(process, fd)
+            self._close_pipe(process, fd)
+        if process.stdin >= 0:
+            os.close(process.stdin)
+            process.stdin = -1
+        _release_callbacks(process)
+        # A pid in use again is a new child's (the kernel reuses no pid while a group or
+        # session still has it), so the ended one's group is empty and its watch is gone.
+        if process.pid in self.children:
+            return
+        if not _group_alive(process.pid):
+            self.watchdog.forget(process.pid)
+        elif process.sweep:
+            self._start_sweep(process)
 
     def close(self) -> None:
         self._unwatch_guard()
@@ -271,8 +250,10 @@ class LocalLauncher:
             return
         status = self._collect(process)
         if status is not None:
-            process.on_exit(status, seen)
-            _release_callbacks(process)
+            try:
+                process.on_exit(status, seen)
+            finally:
+                self.finish(process)
 
     def _poll_exit(self, process: LocalProcess) -> None:
         self._on_exit_ready(process, self.loop.time())
@@ -280,6 +261,7 @@ class LocalLauncher:
             self.loop.call_later(EXIT_POLL_INTERVAL, self._poll_exit, process)
 
     def _collect(self, process: LocalProcess) -> ExitStatus | None:
+        """Reap the process if it has ended (its pipes are left to :meth:`finish`)."""
         try:
             pid, raw = os.waitpid(process.pid, os.WNOHANG)
         except ChildProcessError:  # someone else reaped it
@@ -287,22 +269,14 @@ class LocalLauncher:
         if pid == 0:
             return None
         status = decode_wait_status(raw) if raw >= 0 else ExitStatus()
-        process.popen.returncode = raw if raw >= 0 else 255
         process.status = status
+        if self.children.get(process.pid) is process:
+            del self.children[process.pid]
         if process.pidfd >= 0:
             self.loop.remove_reader(process.pidfd)
             self.exit_dates.forget(process.pidfd)
             os.close(process.pidfd)
             process.pidfd = -1
-        for fd in list(process.pipes):
-            self._drain(process, fd)
-            self._close_pipe(process, fd)
-        if process.popen.stdin is not None:
-            process.popen.stdin.close()
-        if not _group_alive(process.pid):
-            self.watchdog.forget(process.pid)
-        elif process.sweep:
-            self._start_sweep(process)
         return status
 
     def _start_sweep(self, process: LocalProcess) -> None:
@@ -345,8 +319,7 @@ class LocalLauncher:
         if process.pipes.pop(fd, None) is None:
             return
         self.loop.remove_reader(fd)
-        stream = process.streams.pop(fd)
-        stream.close()  # type: ignore[attr-defined]
+        os.close(fd)
 
 
 def open_pidfd(pid: int) -> int:
@@ -376,33 +349,14 @@ def _ignore(*args: object) -> None:
 
 def _release_callbacks(process: LocalProcess) -> None:
     """Drop an ended process's callbacks: they usually refer back to it (the driver's
-    closure does), and a cycle per spawn would leave every ended process, its Popen and
-    its pipes to the garbage collector, whose full passes then stall the kernel."""
+    closure does), and a cycle per spawn would leave every ended process to the garbage
+    collector, whose full passes then stall the kernel."""
     process.on_exit = _ignore
     process.on_output = _ignore
 
 
-def spawn_error_message(name: str, filename: str, error: OSError) -> str:
-    """supervisord's spawnerr for an ``OSError`` raised while starting program ``name``."""
-    code = errno.errorcode.get(error.errno or 0, str(error.errno))
-    if error.errno == errno.EMFILE:
-        return f"too many open files to spawn '{name}'"
-    if error.errno == errno.EAGAIN:
-        return f"Too many processes in process table to spawn '{name}'"
-    if isinstance(error, PermissionError | FileNotFoundError) and error.filename == filename:
-        return f"couldn't exec {filename}: {code}"
-    return f"unknown error during fork for '{name}': {code}"
-
-
 __all__ = [
-    "ExitStatus",
-    "Launcher",
     "LocalLauncher",
     "LocalProcess",
-    "ProcessHandle",
-    "SpawnError",
-    "child_environment",
     "decode_wait_status",
-    "signal",
-    "spawn_error_message",
 ]

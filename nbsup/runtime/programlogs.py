@@ -153,22 +153,31 @@ class ProgramLogs:
     # ------------------------------------------------------------------ output
 
     def sink(self, channel: str, data: bytes) -> None:
-        """The launcher's output callback: route a chunk to its channel."""
-        if self._held is not None:  # output that came while spawning: after the marker
-            self._held.append((channel, data))
-            return
+        """Route a chunk of output to its channel."""
         target = self.channels.get(channel) or self.channels["stdout"]
         target.write(data)
 
     # ------------------------------------------------------------------ attempts
 
-    def spawning(self) -> None:
-        """A spawn begins: retry files that could not be opened, hold early output."""
+    def spawning(self) -> Callable[[str, bytes], None]:
+        """A spawn begins: retry files that could not be opened; the new process's output
+        callback, which holds what comes before :meth:`spawned` (or :meth:`spawn_failed`)
+        marks its attempt, so that it follows the marker. An earlier process's output is
+        not held: it belongs before the new marker (its attempt is closed by then)."""
         for channel in self.channels.values():
             file = channel.file
             if file is not None and not file.is_open:
                 file.open()
-        self._held = []
+        held: list[tuple[str, bytes]] = []
+        self._held = held
+
+        def sink(channel: str, data: bytes) -> None:
+            if self._held is held:
+                held.append((channel, data))
+            else:
+                self.sink(channel, data)
+
+        return sink
 
     def spawned(self, pid: int, wall: float) -> None:
         """The process started: a new attempt, marked in the files."""

@@ -16,7 +16,8 @@ from typing import Protocol, TypeVar
 from .clock import LoopScheduler
 from .driver import Driver, TransitionListener
 from .journal import Journal
-from .launcher import Launcher, LocalLauncher
+from .launcher import LocalLauncher
+from .launcher_interface import Launcher
 from .loop import LoopThread
 
 T = TypeVar("T")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nbsup.core.options import build_options
-from nbsup.runtime.environment import child_environment
+from nbsup.runtime.environment import StartEnvironments, child_environment
 
 
 def test_changes_to_os_environ_reach_the_next_spawn(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,3 +24,24 @@ def test_changes_to_os_environ_reach_the_next_spawn(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("NBSUP_ENV_PROBE")
     assert "NBSUP_ENV_PROBE" not in child_environment(options, os.environ)
     assert child_environment(options, {"ONLY": "this"})["ONLY"] == "this"
+
+
+def test_a_program_restarting_reuses_its_encoded_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    environments = StartEnvironments()
+    options = build_options("x", {"command": "true", "environment": {"MINE": "yes"}})
+    first = environments.get(options, os.environ)
+    assert environments.get(options, os.environ) is first
+    assert first.variables["MINE"] == "yes"
+
+    monkeypatch.setenv("NBSUP_ENV_PROBE", "1")  # os.environ changed: made again
+    second = environments.get(options, os.environ)
+    assert second is not first and second.variables["NBSUP_ENV_PROBE"] == "1"
+
+    replaced = build_options("x", {"command": "true", "environment": {"MINE": "no"}})
+    third = environments.get(replaced, os.environ)  # new options: made again
+    assert third.variables["MINE"] == "no"
+    assert environments.get(options, {"ONLY": "this"}).variables["ONLY"] == "this"

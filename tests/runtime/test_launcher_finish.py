@@ -1,0 +1,73 @@
+"""Finishing an ended process (its last output, its pipes, its group) never touches a new
+child that got the same pid: the kernel reuses a pid only once its group is empty."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from nbsup.core.events import ExitStatus
+from nbsup.runtime.launcher import LocalLauncher, LocalProcess
+
+
+class RecordingWatchdog:
+    """Stands in for the watchdog process: records what it is told."""
+
+    pid = os.getpid()  # its pidfd never becomes readable while this test runs
+
+    def __init__(self) -> None:
+        self.told: list[tuple[Any, ...]] = []
+
+    def watch(self, pgid: int, stopsignal: int) -> None:
+        self.told.append(("watch", pgid))
+
+    def forget(self, pgid: int) -> None:
+        self.told.append(("forget", pgid))
+
+    def sweep(self, pgid: int, delay: float, repeat: float) -> None:
+        self.told.append(("sweep", pgid))
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def launcher() -> Iterator[tuple[LocalLauncher, RecordingWatchdog]]:
+    loop = asyncio.new_event_loop()
+    watchdog = RecordingWatchdog()
+    launcher = LocalLauncher(loop, watchdog)  # type: ignore[arg-type]
+    yield launcher, watchdog
+    launcher.close()
+    loop.close()
+
+
+def _ended(pid: int) -> LocalProcess:
+    process = LocalProcess(pid, lambda channel, data: None, lambda status, seen: None)
+    process.status = ExitStatus(code=0)
+    return process
+
+
+def test_an_ended_process_is_forgotten_once_its_group_is_empty(launcher) -> None:
+    local, watchdog = launcher
+    pid = os.posix_spawn("/bin/true", ["true"], os.environ, setsid=True)
+    os.waitpid(pid, 0)
+    local.finish(_ended(pid))
+    assert watchdog.told == [("forget", pid)]
+
+
+def test_a_pid_reused_by_a_new_child_is_left_to_it(launcher) -> None:
+    local, watchdog = launcher
+    pid = os.posix_spawn("/bin/sleep", ["sleep", "30"], os.environ, setsid=True)
+    try:
+        local.children[pid] = _ended(pid)  # stands for the new child with that pid
+        old = _ended(pid)
+        local.finish(old)
+        assert old.finished
+        assert watchdog.told == []  # neither forgotten nor swept: it is the new one's
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
