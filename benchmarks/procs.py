@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nbsup.runtime.spawner import Child, Environment, start_child
+from nbsup.runtime.environment import Environment
+from nbsup.runtime.spawner import Child, start_child
 
 from .harness import ROOT, Rpc, oracle, stop_daemon
 

@@ -17,7 +17,8 @@ import shutil
 import time
 
 import nbsup
-from nbsup.runtime.spawner import Child, Environment
+from nbsup.runtime.environment import Environment
+from nbsup.runtime.spawner import Child
 
 from .harness import median, row, run_supervisord, workdir
 from .procs import close_bare_child, spawn_bare_child

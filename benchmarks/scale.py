@@ -41,7 +41,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nbsup.runtime.spawner import Child, Environment
+from nbsup.runtime.environment import Environment
+from nbsup.runtime.spawner import Child
 
 from .harness import Rpc, median, row, workdir
 from .procs import (

@@ -130,7 +130,7 @@ class LocalLauncher:
     ) -> LocalProcess:
         env = self.environments.get(options, self.base_environment)
         try:
-            command = resolve(options.command, env.variables)
+            command = resolve(options.command, env)
         except CommandError as error:
             raise SpawnError(error.message) from None
         if options.directory is not None and not os.path.isdir(options.directory):

@@ -27,6 +27,8 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .environment import Environment
+
 #: glibc's ``posix_spawnattr_setflags`` flags (``<spawn.h>``, stable since glibc 2.26).
 _SETSIGDEF = 0x04
 _SETSIGMASK = 0x08
@@ -51,28 +53,6 @@ class Child:
     stderr: int | None
 
 
-class Environment:
-    """A child's whole environment, whose C form is made once, at its first start.
-
-    Encoding is most of a start's own work in Python (about 50 us for 35 variables); a
-    program restarted with the same environment reuses it (:mod:`.environment`).
-    """
-
-    __slots__ = ("_array", "variables")
-
-    def __init__(self, variables: Mapping[str, str]) -> None:
-        #: The variables (read-only).
-        self.variables: Mapping[str, str] = variables
-        self._array: ctypes.Array[ctypes.c_char_p] | None = None
-
-    def c_array(self) -> ctypes.Array[ctypes.c_char_p]:
-        """``envp``: NUL-terminated ``KEY=value`` strings, then NULL."""
-        if self._array is None:
-            encoded = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in self.variables.items()]
-            self._array = (ctypes.c_char_p * (len(encoded) + 1))(*encoded)
-        return self._array
-
-
 class _LibcSpawn:
     """``posix_spawn`` from the C library, with one attribute object made once."""
 
@@ -85,7 +65,7 @@ class _LibcSpawn:
             ctypes.c_void_p,
             ctypes.c_void_p,
             ctypes.POINTER(ctypes.c_char_p),
-            ctypes.POINTER(ctypes.c_char_p),
+            ctypes.c_void_p,
         ]
         self.spawn.restype = ctypes.c_int
         self.init_actions = libc.posix_spawn_file_actions_init
@@ -123,7 +103,7 @@ class _LibcSpawn:
         """Start ``filename`` with ``fds`` as its 0, 1 and 2; its pid (raise OSError)."""
         args = [os.fsencode(a) for a in argv]
         arg_array = (ctypes.c_char_p * (len(args) + 1))(*args)
-        env_array = env.c_array()
+        envp = env.envp()
         actions = ctypes.create_string_buffer(_ACTIONS_BYTES)
         _check(self.init_actions(actions))
         try:
@@ -135,7 +115,7 @@ class _LibcSpawn:
             pid = ctypes.c_int()
             error = self.spawn(
                 ctypes.byref(pid), os.fsencode(filename), actions, self.attributes,
-                arg_array, env_array,
+                arg_array, envp.buffer_info()[0],
             )  # fmt: skip
         finally:
             self.destroy_actions(actions)
@@ -185,7 +165,8 @@ def start_child(
     argv
         Its arguments, ``argv[0]`` included.
     env
-        Its whole environment (an :class:`Environment` is encoded once for all its starts).
+        Its whole environment (an :class:`~.environment.Environment` shares the encoding of
+        what it has in common with other programs').
     directory
         Where it starts (None: here).
     umask
@@ -267,7 +248,6 @@ __all__ = [
     "LIBC_SPAWN",
     "RESTORED_SIGNALS",
     "Child",
-    "Environment",
     "spawn_error_message",
     "start_child",
 ]

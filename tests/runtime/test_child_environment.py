@@ -26,22 +26,36 @@ def test_changes_to_os_environ_reach_the_next_spawn(monkeypatch: pytest.MonkeyPa
     assert child_environment(options, {"ONLY": "this"})["ONLY"] == "this"
 
 
-def test_a_program_restarting_reuses_its_encoded_environment(
+def test_programs_share_one_encoding_of_os_environ_until_it_changes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import os
 
     environments = StartEnvironments()
     options = build_options("x", {"command": "true", "environment": {"MINE": "yes"}})
+    other = build_options("y", {"command": "true", "environment": {"HOME": "/y"}})
     first = environments.get(options, os.environ)
-    assert environments.get(options, os.environ) is first
-    assert first.variables["MINE"] == "yes"
+    assert dict(first) == child_environment(options, os.environ)
+    assert dict(environments.get(other, os.environ)) == child_environment(other, os.environ)
+    assert environments.get(other, os.environ).shared is first.shared  # encoded once
+    assert environments.get(options, os.environ) is first  # kept while nothing changed
 
-    monkeypatch.setenv("NBSUP_ENV_PROBE", "1")  # os.environ changed: made again
+    monkeypatch.setenv("NBSUP_ENV_PROBE", "1")  # os.environ changed: encoded again
     second = environments.get(options, os.environ)
-    assert second is not first and second.variables["NBSUP_ENV_PROBE"] == "1"
-
+    assert second.shared is not first.shared and second["NBSUP_ENV_PROBE"] == "1"
     replaced = build_options("x", {"command": "true", "environment": {"MINE": "no"}})
-    third = environments.get(replaced, os.environ)  # new options: made again
-    assert third.variables["MINE"] == "no"
-    assert environments.get(options, {"ONLY": "this"}).variables["ONLY"] == "this"
+    assert environments.get(replaced, os.environ)["MINE"] == "no"  # new options: made again
+    assert dict(environments.get(options, {"ONLY": "this"})) == child_environment(
+        options, {"ONLY": "this"}
+    )
+
+
+def test_the_kernels_inline_backend_is_not_inherited() -> None:
+    environments = StartEnvironments()
+    inline = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "A": "1"}
+    plain = build_options("p", {"command": "true"})
+    assert "MPLBACKEND" not in environments.get(plain, inline)
+    assert "MPLBACKEND" not in child_environment(plain, inline)
+    agg = build_options("q", {"command": "true", "environment": {"MPLBACKEND": "agg"}})
+    assert environments.get(agg, inline)["MPLBACKEND"] == "agg"
+    assert environments.get(plain, {"MPLBACKEND": "agg"})["MPLBACKEND"] == "agg"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from nbsup.runtime import spawner
-from nbsup.runtime.spawner import Child, Environment, spawn_error_message, start_child
+from nbsup.runtime.environment import EncodedVariables, Environment
+from nbsup.runtime.spawner import Child, spawn_error_message, start_child
 
 PROBE = r"""
 import json, os, sys
@@ -167,11 +168,13 @@ def test_an_unusable_directory_is_named_in_the_error(way: str, tmp_path: Path) -
     assert raised.value.filename == gone
 
 
-def test_an_environment_is_encoded_once(way: str) -> None:
-    environment = Environment(dict(os.environ, PROBE="kept"))
-    first = environment.c_array()
-    for _ in range(2):
-        child = start_child(sys.executable, [sys.executable, "-S", "-c", PROBE], environment)
-        out, _, _ = _finish(child)
-        assert json.loads(out)["probe"] == "kept"
-    assert environment.c_array() is first
+def test_an_environment_over_a_shared_base(way: str) -> None:
+    base = EncodedVariables(dict(os.environ, HOME="/base", DROPPED="yes"))
+    environment = Environment({"PROBE": "own", "HOME": "/own"}, base, frozenset({"DROPPED"}))
+    code = "import json, os; print(json.dumps(dict(os.environ)))"
+    child = start_child(sys.executable, [sys.executable, "-S", "-c", code], environment)
+    out, _, _ = _finish(child)
+    seen = json.loads(out)
+    assert seen == environment.variables
+    assert seen["PROBE"] == "own" and seen["HOME"] == "/own" and "DROPPED" not in seen
+    assert seen["PATH"] == os.environ["PATH"]
