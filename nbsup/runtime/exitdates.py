@@ -5,23 +5,26 @@ things can make the callback run well after that moment, and the EXITED record l
 
 * several programs exit together: the selector reports them all at once, and the loop
   restarts the first ones (a spawn each, 0.3–2 ms) before it gets to the others;
-* a program exits while the loop spawns others: the selector only reports it after the
-  whole run of spawns (16 programs restarting together: 30 ms).
+* a program exits while the loop spawns another: the loop is inside ``posix_spawn`` until
+  the new process has called ``exec``, which takes milliseconds when the cores are busy
+  (16 Python programs restarting together).
 
-So each exit is dated by the earliest of: when the selector that reported it returned,
-and when a quick look after a spawn (``epoll_wait`` with no timeout on the pidfds alone,
-each reported once) found it. Measured on 16 programs restarting together (the
-exit-detection benchmark): per exit, nbsup's latency beyond that of an idle process waiting
-on the same pidfds fell from a median of 0.2 ms to 0.04 ms. What is left at the p99 (4–7 ms)
-are exits during a spawn that itself waits for a core: CPython 3.11 keeps the interpreter
-lock until the vfork'd child has called ``exec``, so no thread of this process can look
-before the spawn returns.
+So each exit is dated by the earliest of: when the selector that reported it returned;
+when a quick look after a spawn (``epoll_wait`` with no timeout on the pidfds alone, each
+reported once) found it; and, for an exit during a spawn, when a watcher thread saw it.
+The spawn lets go of the interpreter lock (:mod:`.spawner`), so the watcher runs at once.
+It waits only during spawns: the pidfds' epoll is put into the watcher's own epoll for the
+length of each spawn (two ``epoll_ctl`` calls), and an exit outside a spawn wakes no thread
+but the loop.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import select
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 
 class ExitDates:
@@ -30,7 +33,7 @@ class ExitDates:
     Parameters
     ----------
     clock
-        Monotonic seconds (the loop's ``time``).
+        Monotonic seconds (the loop's ``time``); called from the watcher thread too.
     reported_at
         When the loop's selector last returned (monotonic seconds), if known.
     """
@@ -42,6 +45,10 @@ class ExitDates:
         self.reported_at = reported_at
         self._epoll = select.epoll()
         self._noted: dict[int, float] = {}
+        self._watcher: _SpawnWatcher | None = None
+        #: Held from a look's ``epoll_wait`` to its notes, and while a pidfd is forgotten: a
+        #: note is never taken for a descriptor closed meanwhile (its number reused).
+        self._lock = threading.Lock()
 
     def watch(self, pidfd: int) -> None:
         """Look at ``pidfd`` after each spawn, until it is reported once."""
@@ -49,11 +56,23 @@ class ExitDates:
 
     def look(self) -> None:
         """Note the exits that happened since the last look (after a spawn)."""
-        ready = self._epoll.poll(0)
-        if ready:
-            now = self.clock()
-            for fd, _ in ready:
-                self._noted.setdefault(fd, now)
+        with self._lock:
+            ready = self._epoll.poll(0)
+            if ready:
+                now = self.clock()
+                for fd, _ in ready:
+                    self._noted.setdefault(fd, now)
+
+    @contextlib.contextmanager
+    def during_spawn(self) -> Iterator[None]:
+        """Have the watcher thread note the exits that happen meanwhile."""
+        if self._watcher is None:
+            self._watcher = _SpawnWatcher(self._epoll.fileno(), self.look)
+        self._watcher.arm()
+        try:
+            yield
+        finally:
+            self._watcher.disarm()
 
     def date(self, pidfd: int) -> float:
         """When the exit that ``pidfd``'s readiness reports became known (the selector has
@@ -68,11 +87,50 @@ class ExitDates:
 
     def forget(self, pidfd: int) -> None:
         """``pidfd`` is about to be closed."""
-        self._noted.pop(pidfd, None)
-        try:
-            self._epoll.unregister(pidfd)
-        except (OSError, ValueError):  # never registered, or already closed
-            pass
+        with self._lock:
+            self._noted.pop(pidfd, None)
+            try:
+                self._epoll.unregister(pidfd)
+            except (OSError, ValueError):  # never registered, or already closed
+                pass
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
         self._epoll.close()
+
+
+class _SpawnWatcher:
+    """A thread that calls ``look`` when the pidfds' epoll has news, while armed."""
+
+    def __init__(self, pidfds_epoll: int, look: Callable[[], None]) -> None:
+        self._inner = pidfds_epoll
+        self._look = look
+        self._outer = select.epoll()
+        self._wake = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        self._outer.register(self._wake, select.EPOLLIN)
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="nbsup-exit-dates", daemon=True)
+        self._thread.start()
+
+    def arm(self) -> None:
+        self._outer.register(self._inner, select.EPOLLIN)
+
+    def disarm(self) -> None:
+        self._outer.unregister(self._inner)
+
+    def _run(self) -> None:
+        while True:
+            ready = self._outer.poll()
+            if self._closing:
+                return
+            if any(fd == self._inner for fd, _ in ready):
+                self._look()
+
+    def close(self) -> None:
+        self._closing = True
+        os.eventfd_write(self._wake, 1)
+        self._thread.join(timeout=5)
+        self._outer.close()
+        os.close(self._wake)

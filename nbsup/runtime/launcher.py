@@ -137,14 +137,15 @@ class LocalLauncher:
             reason = "ENOENT" if not os.path.exists(options.directory) else "ENOTDIR"
             raise SpawnError(f"couldn't chdir to {options.directory}: {reason}")
         try:
-            child = start_child(
-                command.filename,
-                command.argv,
-                env,
-                directory=options.directory,
-                umask=options.umask,
-                merge_stderr=options.redirect_stderr,
-            )
+            with self.exit_dates.during_spawn():
+                child = start_child(
+                    command.filename,
+                    command.argv,
+                    env,
+                    directory=options.directory,
+                    umask=options.umask,
+                    merge_stderr=options.redirect_stderr,
+                )
         except OSError as error:
             raise SpawnError(spawn_error_message(options.name, command.filename, error)) from None
         process = LocalProcess(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import select
 import shutil
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -84,4 +85,47 @@ def test_a_running_child_is_not_noted_and_a_forgotten_pidfd_is_not_looked_at(exi
         os.kill(pid, 9)
         os.waitpid(pid, 0)
         os.close(running)
+        dates.close()
+
+
+def _sleeper(seconds: str) -> tuple[int, int]:
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    pid = os.posix_spawn(sleep, [sleep, seconds], os.environ)
+    return pid, os.pidfd_open(pid)
+
+
+def test_an_exit_during_a_spawn_is_dated_by_the_watcher_thread():
+    dates = ExitDates(time.monotonic)
+    pid, pidfd = _sleeper("0.05")
+    try:
+        dates.watch(pidfd)
+        started = time.monotonic()
+        with dates.during_spawn():  # a spawn lets go of the interpreter lock, as sleep does
+            assert select.select([pidfd], [], [], 10)[0] == [pidfd]
+            exited = time.monotonic()
+            time.sleep(0.3)
+        dated = dates.date(pidfd)
+        assert started < dated <= exited + 0.05  # not when the spawn returned (0.3 s later)
+    finally:
+        os.waitpid(pid, 0)
+        dates.forget(pidfd)
+        os.close(pidfd)
+        dates.close()
+
+
+def test_the_watcher_takes_no_note_outside_spawns():
+    clock = _Clock()
+    dates = ExitDates(clock)
+    with dates.during_spawn():  # the watcher thread exists from the first spawn on
+        pass
+    pid, pidfd = _sleeper("0")
+    try:
+        dates.watch(pidfd)
+        assert select.select([pidfd], [], [], 10)[0] == [pidfd]
+        time.sleep(0.05)  # a watcher still armed would have noted it by now (at 100.0)
+        clock.now = 105.0
+        assert dates.date(pidfd) == 105.0  # nothing noted: dated by the caller's clock
+    finally:
+        os.waitpid(pid, 0)
+        os.close(pidfd)
         dates.close()
