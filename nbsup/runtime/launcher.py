@@ -24,7 +24,7 @@ from .environment import StartEnvironments, child_environment
 from .exitdates import ExitDates
 from .gil import PROMPTER
 from .launcher_interface import ExitCallback, OutputCallback, ProcessHandle, SpawnError
-from .spawner import spawn_error_message, start_child
+from .spawner import ChildPipes, spawn_error_message, start_child
 from .watchdog import Watchdog
 
 READ_SIZE = 1 << 18
@@ -105,6 +105,8 @@ class LocalLauncher:
         self.base_environment: Mapping[str, str] = os.environ
         #: The children not reaped yet, by pid.
         self.children: dict[int, LocalProcess] = {}
+        #: Pipes made after a start for the next one (off the path from an exit to a start).
+        self._next_pipes: ChildPipes | None = None
         self.environments = StartEnvironments()
         self._guard_fd = -1
         self._watch_guard()
@@ -137,6 +139,7 @@ class LocalLauncher:
             reason = "ENOENT" if not os.path.exists(options.directory) else "ENOTDIR"
             raise SpawnError(f"couldn't chdir to {options.directory}: {reason}")
         try:
+            pipes, self._next_pipes = self._next_pipes, None
             with self.exit_dates.during_spawn():
                 child = start_child(
                     command.filename,
@@ -145,6 +148,7 @@ class LocalLauncher:
                     directory=options.directory,
                     umask=options.umask,
                     merge_stderr=options.redirect_stderr,
+                    pipes=pipes,
                 )
         except OSError as error:
             raise SpawnError(spawn_error_message(options.name, command.filename, error)) from None
@@ -175,6 +179,7 @@ class LocalLauncher:
         else:
             self.loop.add_reader(process.pidfd, self._on_pidfd_ready, process)
             self.exit_dates.watch(process.pidfd)
+        self._next_pipes = ChildPipes(options.redirect_stderr).prepare()
         return process
 
     def signal(self, process: ProcessHandle, sig: int, group: bool) -> None:
@@ -199,6 +204,10 @@ class LocalLauncher:
         if process.status is None or process.finished:
             return
         process.finished = True
+        if process.pidfd >= 0:
+            self.loop.remove_reader(process.pidfd)
+            os.close(process.pidfd)
+            process.pidfd = -1
         for fd in list(process.pipes):
             self._drain(process, fd)
             self._close_pipe(process, fd)
@@ -216,6 +225,9 @@ class LocalLauncher:
             self._start_sweep(process)
 
     def close(self) -> None:
+        if self._next_pipes is not None:
+            self._next_pipes.close()
+            self._next_pipes = None
         self._unwatch_guard()
         self.watchdog.close()
         self.exit_dates.close()
@@ -273,11 +285,8 @@ class LocalLauncher:
         process.status = status
         if self.children.get(process.pid) is process:
             del self.children[process.pid]
-        if process.pidfd >= 0:
-            self.loop.remove_reader(process.pidfd)
+        if process.pidfd >= 0:  # its reader and descriptor go in finish, after the next start
             self.exit_dates.forget(process.pidfd)
-            os.close(process.pidfd)
-            process.pidfd = -1
         return status
 
     def _start_sweep(self, process: LocalProcess) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from nbsup.runtime import spawner
 from nbsup.runtime.environment import EncodedVariables, Environment
-from nbsup.runtime.spawner import Child, spawn_error_message, start_child
+from nbsup.runtime.spawner import Child, ChildPipes, spawn_error_message, start_child
 
 PROBE = r"""
 import json, os, sys
@@ -178,3 +178,30 @@ def test_an_environment_over_a_shared_base(way: str) -> None:
     assert seen == environment.variables
     assert seen["PROBE"] == "own" and seen["HOME"] == "/own" and "DROPPED" not in seen
     assert seen["PATH"] == os.environ["PATH"]
+
+
+def test_pipes_made_ahead_are_the_childs(way: str, tmp_path: Path) -> None:
+    before = _open_fds()
+    for directory in (None, str(tmp_path)):  # with a folder, the prepared actions are not used
+        pipes = ChildPipes().prepare()
+        code = "import os; print(os.getcwd())"
+        argv = [sys.executable, "-S", "-c", code]
+        child = start_child(
+            sys.executable, argv, dict(os.environ), directory=directory, pipes=pipes
+        )
+        assert (child.stdin, child.stdout, child.stderr) == pipes.ours
+        out, _, status = _finish(child)
+        assert status == 0 and out.decode().strip() == (directory or os.getcwd())
+    assert _open_fds() == before
+
+
+def test_pipes_made_ahead_that_do_not_fit_are_closed(way: str) -> None:
+    before = _open_fds()
+    pipes = ChildPipes(merge_stderr=False).prepare()
+    child = start_child("/bin/true", ["true"], dict(os.environ), merge_stderr=True, pipes=pipes)
+    assert child.stderr is None  # new pipes (the numbers may be the same, reused)
+    _finish(child)
+    assert _open_fds() == before
+    unused = ChildPipes().prepare()
+    unused.close()
+    assert _open_fds() == before
