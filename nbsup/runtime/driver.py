@@ -53,7 +53,7 @@ class Driver:
     scheduler
         Time: ``now()``, ``wall()``, ``call_at()``.
     launcher
-        Processes: ``spawn``, ``signal``, ``reap``, ``check``.
+        Processes: ``spawn``, ``signal``, ``reap``, ``finish``, ``check``.
     on_transition
         Called with (program, record, transition) for every transition, in order.
     journal
