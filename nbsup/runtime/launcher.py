@@ -179,7 +179,10 @@ class LocalLauncher:
         else:
             self.loop.add_reader(process.pidfd, self._on_pidfd_ready, process)
             self.exit_dates.watch(process.pidfd)
-        self._next_pipes = ChildPipes(options.redirect_stderr).prepare()
+        try:
+            self._next_pipes = ChildPipes(options.redirect_stderr).prepare()
+        except OSError:  # no descriptor left (EMFILE): the next start makes its own, or fails
+            self._next_pipes = None
         return process
 
     def signal(self, process: ProcessHandle, sig: int, group: bool) -> None:

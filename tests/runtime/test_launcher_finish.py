@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,3 +72,30 @@ def test_a_pid_reused_by_a_new_child_is_left_to_it(launcher) -> None:
     finally:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
+
+
+def test_a_start_stands_when_the_next_starts_pipes_cannot_be_made(launcher, monkeypatch):
+    from nbsup.core.options import build_options
+    from nbsup.runtime import launcher as launcher_module
+
+    local, _ = launcher
+    made = []
+
+    class NoDescriptorLeft(launcher_module.ChildPipes):
+        def __init__(self, merge_stderr: bool = False) -> None:
+            if made:  # the start's own pipes, then none for the next start
+                raise OSError(24, "Too many open files")
+            made.append(merge_stderr)
+            super().__init__(merge_stderr)
+
+    monkeypatch.setattr(launcher_module, "ChildPipes", NoDescriptorLeft)
+    monkeypatch.setattr("nbsup.runtime.spawner.ChildPipes", NoDescriptorLeft)
+    options = build_options("p", {"command": "sleep 30"})
+    process = local.spawn(options, lambda channel, data: None, lambda status, seen: None)
+    try:
+        assert process.pid > 0 and local._next_pipes is None
+    finally:
+        os.kill(process.pid, 9)
+        assert select.select([process.pidfd], [], [], 10)[0]
+        assert local.reap(process) is not None
+        local.finish(process)
