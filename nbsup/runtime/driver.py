@@ -58,10 +58,8 @@ class Driver:
         Called with (program, record, transition) for every transition, in order.
     journal
         Where records and log lines are written (None: nowhere).
-    log_folder
-        Where AUTO log files go (None: AUTO keeps output in memory only).
-    tail_bytes
-        In-memory tail per output channel.
+    log_folder, tail_bytes
+        For the programs' logs (:class:`SessionLogs`).
 
     Attributes
     ----------
