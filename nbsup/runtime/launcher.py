@@ -122,7 +122,7 @@ class LocalLauncher:
         self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
     ) -> LocalProcess:
         try:
-            with PROMPTER.held():  # a spawn is ~20 GIL hand-overs (runtime/gil.py)
+            with PROMPTER.held():  # a spawn lets go of the GIL at each system call (gil.py)
                 return self._spawn(options, on_output, on_exit)
         finally:
             self.exit_dates.look()  # programs that exited meanwhile

@@ -180,6 +180,10 @@ class ChildPipes:
         for fd in self.ours:
             if fd is not None:
                 os.close(fd)
+        self.drop_actions()
+
+    def drop_actions(self) -> None:
+        """Destroy prepared file actions that were not used."""
         actions = self.take_actions()
         if actions is not None and LIBC_SPAWN is not None:
             LIBC_SPAWN.destroy_actions(actions)
@@ -263,10 +267,8 @@ def start_child(
         pipes.close()
         raise
     pipes.close_theirs()
+    pipes.drop_actions()  # prepared but not used (a directory was given, or Popen started it)
     stdin, stdout, stderr = pipes.ours
-    actions = pipes.take_actions()  # prepared but not used (a directory was given)
-    if actions is not None and LIBC_SPAWN is not None:
-        LIBC_SPAWN.destroy_actions(actions)
     return Child(pid, stdin, stdout, stderr)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import select
 import shutil
-import time
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -95,17 +95,23 @@ def _sleeper(seconds: str) -> tuple[int, int]:
 
 
 def test_an_exit_during_a_spawn_is_dated_by_the_watcher_thread():
-    dates = ExitDates(time.monotonic)
-    pid, pidfd = _sleeper("0.05")
+    clock = _Clock()
+    dates = ExitDates(clock)
+    noted = threading.Event()
+    look = dates.look
+
+    def look_and_tell() -> None:  # the watcher thread's look, made observable
+        look()
+        noted.set()
+
+    dates.look = look_and_tell  # type: ignore[method-assign]
+    pid, pidfd = _sleeper("0")
     try:
         dates.watch(pidfd)
-        started = time.monotonic()
-        with dates.during_spawn():  # a spawn lets go of the interpreter lock, as sleep does
-            assert select.select([pidfd], [], [], 10)[0] == [pidfd]
-            exited = time.monotonic()
-            time.sleep(0.3)
-        dated = dates.date(pidfd)
-        assert started < dated <= exited + 0.05  # not when the spawn returned (0.3 s later)
+        with dates.during_spawn():  # a spawn lets go of the interpreter lock, as wait does
+            assert noted.wait(10)  # the exit happened at 100.0, during the spawn
+            clock.now = 200.0  # the spawn returns much later
+        assert dates.date(pidfd) == 100.0  # dated when the watcher saw it
     finally:
         os.waitpid(pid, 0)
         dates.forget(pidfd)
@@ -113,16 +119,18 @@ def test_an_exit_during_a_spawn_is_dated_by_the_watcher_thread():
         dates.close()
 
 
-def test_the_watcher_takes_no_note_outside_spawns():
+def test_the_watcher_is_disarmed_outside_spawns():
     clock = _Clock()
     dates = ExitDates(clock)
     with dates.during_spawn():  # the watcher thread exists from the first spawn on
         pass
+    watcher = dates._watcher
+    assert watcher is not None
     pid, pidfd = _sleeper("0")
     try:
         dates.watch(pidfd)
         assert select.select([pidfd], [], [], 10)[0] == [pidfd]
-        time.sleep(0.05)  # a watcher still armed would have noted it by now (at 100.0)
+        assert watcher._outer.poll(0) == []  # the pidfds' epoll is not in the watcher's
         clock.now = 105.0
         assert dates.date(pidfd) == 105.0  # nothing noted: dated by the caller's clock
     finally:
