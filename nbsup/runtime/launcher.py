@@ -24,6 +24,7 @@ from .environment import StartEnvironments, child_environment
 from .exitdates import ExitDates
 from .gil import PROMPTER
 from .launcher_interface import ExitCallback, OutputCallback, ProcessHandle, SpawnError
+from .readers import Readers
 from .spawner import ChildPipes, spawn_error_message, start_child
 from .watchdog import Watchdog
 
@@ -35,9 +36,11 @@ SWEEP_REPEAT = 0.1
 EXIT_POLL_INTERVAL = 0.05
 
 
-#: Pipe capacity asked for (Linux's unprivileged maximum): a child writes this much before
-#: it waits for the supervisor, instead of 64 KiB; fewer wake-ups, and a busy kernel (the
-#: supervisor's thread waits for the GIL) does not stall a fast writer.
+#: Pipe capacity asked for (Linux's unprivileged maximum) once a pipe carries output: a
+#: child writes this much before it waits for the supervisor, instead of 64 KiB; fewer
+#: wake-ups, and a busy kernel (the supervisor's thread waits for the GIL) does not stall a
+#: fast writer. A pipe nothing comes through (a program restarting at once) is not widened:
+#: that is 2 x 4 us of each restart.
 PIPE_SIZE = 1 << 20
 
 
@@ -100,6 +103,10 @@ class LocalLauncher:
         reported_at: Callable[[], float] | None = None,
     ):
         self.loop = loop
+        #: The children's pipes and pidfds, behind one reader of the loop.
+        self.readers = Readers(loop)
+        #: The pipes widened to :data:`PIPE_SIZE` (those output came through).
+        self._widened: set[int] = set()
         self.watchdog = watchdog if watchdog is not None else Watchdog()
         self.exit_dates = ExitDates(loop.time, reported_at)
         self.base_environment: Mapping[str, str] = os.environ
@@ -166,9 +173,8 @@ class LocalLauncher:
         for channel, fd in (("stdout", child.stdout), ("stderr", child.stderr)):
             if fd is not None:
                 os.set_blocking(fd, False)
-                _widen_pipe(fd)
                 process.pipes[fd] = channel
-                self.loop.add_reader(fd, self._on_readable, process, fd)
+                self.readers.add(fd, self._on_readable, process, fd)
         try:
             process.pidfd = open_pidfd(child.pid)
         except OSError:
@@ -177,7 +183,7 @@ class LocalLauncher:
             process.pidfd = -1
             self.loop.call_soon(self._poll_exit, process)
         else:
-            self.loop.add_reader(process.pidfd, self._on_pidfd_ready, process)
+            self.readers.add(process.pidfd, self._on_pidfd_ready, process)
             self.exit_dates.watch(process.pidfd)
         try:
             self._next_pipes = ChildPipes(options.redirect_stderr).prepare()
@@ -208,7 +214,7 @@ class LocalLauncher:
             return
         process.finished = True
         if process.pidfd >= 0:
-            self.loop.remove_reader(process.pidfd)
+            self.readers.remove(process.pidfd)
             os.close(process.pidfd)
             process.pidfd = -1
         for fd in list(process.pipes):
@@ -232,6 +238,7 @@ class LocalLauncher:
             self._next_pipes.close()
             self._next_pipes = None
         self._unwatch_guard()
+        self.readers.close()
         self.watchdog.close()
         self.exit_dates.close()
 
@@ -313,6 +320,9 @@ class LocalLauncher:
         except OSError:
             data = b""
         if data:
+            if fd not in self._widened:
+                self._widened.add(fd)
+                _widen_pipe(fd)
             process.on_output(process.pipes[fd], data)
         else:
             self._close_pipe(process, fd)
@@ -331,7 +341,8 @@ class LocalLauncher:
     def _close_pipe(self, process: LocalProcess, fd: int) -> None:
         if process.pipes.pop(fd, None) is None:
             return
-        self.loop.remove_reader(fd)
+        self.readers.remove(fd)
+        self._widened.discard(fd)
         os.close(fd)
 
 

@@ -99,3 +99,32 @@ def test_a_start_stands_when_the_next_starts_pipes_cannot_be_made(launcher, monk
         assert select.select([process.pidfd], [], [], 10)[0]
         assert local.reap(process) is not None
         local.finish(process)
+
+
+def test_a_pipe_is_widened_once_output_comes_through_it(launcher) -> None:
+    import fcntl
+
+    from nbsup.core.options import build_options
+    from nbsup.runtime.launcher import PIPE_SIZE
+
+    local, _ = launcher
+    options = build_options("p", {"command": "cat"})
+    output = []
+    process = local.spawn(options, lambda channel, data: output.append(data), lambda s, t: None)
+    try:
+        size = {fd: fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) for fd in process.pipes}
+        assert all(capacity < PIPE_SIZE for capacity in size.values())  # quiet: not widened
+        os.write(process.stdin, b"hello\n")
+        stdout = next(fd for fd, channel in process.pipes.items() if channel == "stdout")
+        stderr = next(fd for fd, channel in process.pipes.items() if channel == "stderr")
+        while not output:
+            assert select.select([stdout], [], [], 10)[0]
+            local.readers.dispatch()
+        assert b"".join(output) == b"hello\n"
+        assert fcntl.fcntl(stdout, fcntl.F_GETPIPE_SZ) == PIPE_SIZE
+        assert fcntl.fcntl(stderr, fcntl.F_GETPIPE_SZ) == size[stderr]  # nothing came
+    finally:
+        os.kill(process.pid, 9)
+        assert select.select([process.pidfd], [], [], 10)[0]
+        assert local.reap(process) is not None
+        local.finish(process)
