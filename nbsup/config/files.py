@@ -70,6 +70,8 @@ def read_files(path: str, environ: Mapping[str, object]) -> ConfigText:
 def _read(
     text: ConfigText, path: str, environ: Mapping[str, object], nested: bool, seen: set[str]
 ) -> None:
+    if "\x00" in path:  # no system call takes it (they raise ValueError, not OSError)
+        raise ConfigError("a file name cannot contain a NUL byte", path.replace("\x00", "\\x00"))
     real = os.path.realpath(path)
     if real in seen:
         return

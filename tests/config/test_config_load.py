@@ -93,6 +93,7 @@ def test_a_file_without_anything_to_say_warns_nothing(sim, tmp_path: Path) -> No
         (SOURCE / "broken" / "duplicate_name.conf", None, "duplicate program name 'same'"),
         (SOURCE / "full.conf", ["web", "nosuch"], "no program or group named 'nosuch'"),
         (SOURCE / "absent.conf", None, "absent.conf: could not find config file"),
+        ("bad\x00name.conf", None, "bad\\x00name.conf: a file name cannot contain a NUL byte"),
     ],
 )
 def test_errors_load_nothing_and_change_nothing(sim, path, names, message) -> None:

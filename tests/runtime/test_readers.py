@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -44,14 +45,26 @@ def test_ready_descriptors_callbacks_run_with_their_arguments(loop, pipes) -> No
     readers.close()
 
 
-def test_the_loop_runs_them_when_a_descriptor_becomes_readable(loop, pipes) -> None:
-    readers = Readers(loop)
+def test_the_loop_runs_them_when_a_descriptor_becomes_readable(pipes) -> None:
     read_end, write_end = pipes[0]
-    done: asyncio.Future[bytes] = loop.create_future()
-    readers.add(read_end, lambda: done.done() or done.set_result(os.read(read_end, 10)))
-    loop.call_soon(os.write, write_end, b"hello")
-    assert loop.run_until_complete(asyncio.wait_for(done, 10)) == b"hello"
-    readers.close()
+    received: list[bytes] = []
+
+    def run() -> None:  # a thread of its own: no other loop may be running in it
+        loop = asyncio.new_event_loop()
+        readers = Readers(loop)
+        done: asyncio.Future[bytes] = loop.create_future()
+        readers.add(read_end, lambda: done.done() or done.set_result(os.read(read_end, 10)))
+        loop.call_soon(os.write, write_end, b"hello")
+        try:
+            received.append(loop.run_until_complete(asyncio.wait_for(done, 10)))
+        finally:
+            readers.close()
+            loop.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(20)
+    assert received == [b"hello"]
 
 
 def test_a_descriptor_removed_by_an_earlier_callback_is_not_called(loop, pipes) -> None:
