@@ -313,16 +313,16 @@ class Driver:
         started = slot.machine.laststart
         ran = None if started is None else max(0.0, seen - started)
         self._close_ended(slot)
-        slot.ended = (process, status.describe(), self.scheduler.wall(seen), ran)
+        slot.ended = (process, status, seen, ran)
         self._feed(slot, Exited(status), at=seen)
 
     def _close_ended(self, slot: Slot) -> None:
         """Deliver the ended process's last output, then mark its attempt closed."""
         ended, slot.ended = slot.ended, None
         if ended is not None:
-            process, how, wall, ran = ended
+            process, status, seen, ran = ended
             self.launcher.finish(process)
-            slot.logs.exited(how, wall, ran)
+            slot.logs.exited(status.describe(), self.scheduler.wall(seen), ran)
 
     def _kill(self, slot: Slot, kill: Kill) -> Event | None:
         if slot.process is None:

@@ -128,10 +128,11 @@ class LocalLauncher:
     def spawn(
         self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
     ) -> LocalProcess:
+        PROMPTER.hold()  # a spawn lets go of the GIL at each system call (gil.py)
         try:
-            with PROMPTER.held():  # a spawn lets go of the GIL at each system call (gil.py)
-                return self._spawn(options, on_output, on_exit)
+            return self._spawn(options, on_output, on_exit)
         finally:
+            PROMPTER.release()
             self.exit_dates.look()  # programs that exited meanwhile
 
     def _spawn(

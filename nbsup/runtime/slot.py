@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..core.events import ExitStatus
 from ..core.machine import Machine
 from ..core.options import ProgramOptions
 from .clock import TimerHandle
@@ -28,8 +29,9 @@ class Slot:
     #: When its last event was handled: a later one is never dated before it.
     fed_at: float = float("-inf")
     #: A process that ended and whose attempt is not closed yet: (process, how it
-    #: ended, wall time, seconds it ran). Closed after the next one starts, if one does.
-    ended: tuple[ProcessHandle, str, float, float | None] | None = None
+    #: ended, monotonic time, seconds it ran). Closed after the next one starts, if one
+    #: does (its wording and wall time are made then, off the path to that start).
+    ended: tuple[ProcessHandle, ExitStatus, float, float | None] | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
