@@ -130,7 +130,7 @@ def test_the_watcher_is_disarmed_outside_spawns():
     try:
         dates.watch(pidfd)
         assert select.select([pidfd], [], [], 10)[0] == [pidfd]
-        assert watcher._outer.poll(0) == []  # the pidfds' epoll is not in the watcher's
+        assert watcher._outer.poll(0) == []  # the pidfds' epoll is disabled in the watcher's
         clock.now = 105.0
         assert dates.date(pidfd) == 105.0  # nothing noted: dated by the caller's clock
     finally:
