@@ -440,16 +440,16 @@ class Machine:
         message: str = "",
         level: str = "INFO",
     ) -> Transition:
-        return Transition(
-            at=now,
-            status=self.status(),
-            from_state=origin,
-            to_state=self.state,
-            pid=pid,
-            tries=tries,
-            exitstatus=None if status is None else status.es,
-            signal=signal if status is None else status.signal_name,
-            expected=expected,
-            message=message,
-            level=level,
+        return Transition(  # by position: a named tuple's keywords cost 2 us more
+            now,  # at
+            self.status(),
+            origin,  # from_state
+            self.state,  # to_state
+            pid,
+            tries,
+            None if status is None else status.es,  # exitstatus
+            signal if status is None else status.signal_name,
+            expected,
+            message,
+            level,
         )

@@ -20,11 +20,10 @@ spawn wakes no thread but the loop.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 
 class ExitDates:
@@ -63,16 +62,11 @@ class ExitDates:
                 for fd, _ in ready:
                     self._noted.setdefault(fd, now)
 
-    @contextlib.contextmanager
-    def during_spawn(self) -> Iterator[None]:
-        """Have the watcher thread note the exits that happen meanwhile."""
+    def during_spawn(self) -> _SpawnWatcher:
+        """A context manager: the watcher thread notes the exits that happen within."""
         if self._watcher is None:
             self._watcher = _SpawnWatcher(self._epoll.fileno(), self.look)
-        self._watcher.arm()
-        try:
-            yield
-        finally:
-            self._watcher.disarm()
+        return self._watcher
 
     def date(self, pidfd: int) -> float:
         """When the exit that ``pidfd``'s readiness reports became known (the selector has
@@ -122,6 +116,14 @@ class _SpawnWatcher:
 
     def disarm(self) -> None:
         self._outer.modify(self._inner, 0)
+
+    # armed for the length of a ``with`` block (a class, not a generator: it is on the
+    # path from each exit to the next start)
+    def __enter__(self) -> None:
+        self.arm()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.disarm()
 
     def _run(self) -> None:
         while True:

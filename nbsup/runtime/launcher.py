@@ -19,19 +19,21 @@ from dataclasses import dataclass, field
 
 from ..core.events import ExitStatus
 from ..core.options import ProgramOptions
-from .commands import CommandError, resolve
-from .environment import StartEnvironments, child_environment
+from .commands import CommandError, ResolvedCommand, resolve
+from .environment import Environment, StartEnvironments, child_environment
 from .exitdates import ExitDates
 from .gil import PROMPTER
 from .launcher_interface import ExitCallback, OutputCallback, ProcessHandle, SpawnError
 from .readers import Readers
-from .spawner import ChildPipes, spawn_error_message, start_child
+from .spawner import Child, ChildPipes, spawn_error_message, start_child
 from .watchdog import Watchdog
 
 READ_SIZE = 1 << 18
 DRAIN_READS = 64  # at exit, read at most this many chunks (a grandchild may keep writing)
 #: Shortest interval between two SIGKILLs to what is left of an ended program's group.
 SWEEP_REPEAT = 0.1
+#: Most commands remembered resolved (the cache is emptied when full).
+KNOWN_COMMANDS = 1024
 #: How often a process is checked for its exit when no pidfd could be opened for it.
 EXIT_POLL_INTERVAL = 0.05
 
@@ -115,6 +117,8 @@ class LocalLauncher:
         #: Pipes made after a start for the next one (off the path from an exit to a start).
         self._next_pipes: ChildPipes | None = None
         self.environments = StartEnvironments()
+        #: Commands started before, resolved, by (command, PATH): checked again on failure.
+        self._commands: dict[tuple[str, str | None], ResolvedCommand] = {}
         self._guard_fd = -1
         self._watch_guard()
 
@@ -139,27 +143,30 @@ class LocalLauncher:
         self, options: ProgramOptions, on_output: OutputCallback, on_exit: ExitCallback
     ) -> LocalProcess:
         env = self.environments.get(options, self.base_environment)
-        try:
-            command = resolve(options.command, env)
-        except CommandError as error:
-            raise SpawnError(error.message) from None
+        key = (options.command, env.get("PATH") or os.environ.get("PATH"))
+        command = self._commands.get(key)
+        if command is None:
+            command = self._resolve(options.command, env, key)
         if options.directory is not None and not os.path.isdir(options.directory):
             reason = "ENOENT" if not os.path.exists(options.directory) else "ENOTDIR"
             raise SpawnError(f"couldn't chdir to {options.directory}: {reason}")
+        pipes, self._next_pipes = self._next_pipes, None
         try:
-            pipes, self._next_pipes = self._next_pipes, None
-            with self.exit_dates.during_spawn():
-                child = start_child(
-                    command.filename,
-                    command.argv,
-                    env,
-                    directory=options.directory,
-                    umask=options.umask,
-                    merge_stderr=options.redirect_stderr,
-                    pipes=pipes,
-                )
+            child = self._start(command, env, options, pipes)
         except OSError as error:
-            raise SpawnError(spawn_error_message(options.name, command.filename, error)) from None
+            # supervisord checks the command before each spawn; a command that started
+            # before is checked again only once it fails (the same messages), and started
+            # again if it is now found elsewhere on PATH
+            del self._commands[key]
+            again = self._resolve(options.command, env, key)
+            if again.filename == command.filename:
+                raise SpawnError(
+                    spawn_error_message(options.name, command.filename, error)
+                ) from None
+            try:
+                child = self._start(again, env, options, None)
+            except OSError as error:
+                raise SpawnError(spawn_error_message(options.name, again.filename, error)) from None
         process = LocalProcess(
             child.pid,
             on_output,
@@ -191,6 +198,37 @@ class LocalLauncher:
         except OSError:  # no descriptor left (EMFILE): the next start makes its own, or fails
             self._next_pipes = None
         return process
+
+    def _resolve(
+        self, command: str, env: Mapping[str, str], key: tuple[str, str | None]
+    ) -> ResolvedCommand:
+        """Resolve ``command`` with supervisord's checks; remember it for the next start."""
+        try:
+            resolved = resolve(command, env)
+        except CommandError as error:
+            raise SpawnError(error.message) from None
+        if len(self._commands) >= KNOWN_COMMANDS:
+            self._commands.clear()
+        self._commands[key] = resolved
+        return resolved
+
+    def _start(
+        self,
+        command: ResolvedCommand,
+        env: Environment,
+        options: ProgramOptions,
+        pipes: ChildPipes | None,
+    ) -> Child:
+        with self.exit_dates.during_spawn():
+            return start_child(
+                command.filename,
+                command.argv,
+                env,
+                directory=options.directory,
+                umask=options.umask,
+                merge_stderr=options.redirect_stderr,
+                pipes=pipes,
+            )
 
     def signal(self, process: ProcessHandle, sig: int, group: bool) -> None:
         assert isinstance(process, LocalProcess)
