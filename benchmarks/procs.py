@@ -4,6 +4,8 @@
 * :func:`lean_supervisord`: the real supervisord with a plain configuration (no event
   listener, ``loglevel=info``), unlike :func:`benchmarks.harness.run_supervisord`, whose
   recording listener and debug log would add work that these benchmarks must not count.
+* :class:`BareLoop`: a bare supervisor loop (children started and watched as nbsup does,
+  nothing recorded), the limit the restart-rate and scale benchmarks compare nbsup with.
 * :class:`NbsupHost`: nbsup's :class:`~nbsup.Supervisor` in a Python process of its own
   (``benchmarks/nbsup_host.py``), driven over a pipe, so that its CPU time and memory can
   be read from ``/proc`` like supervisord's, apart from the benchmark process.
@@ -27,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from nbsup.runtime.environment import Environment
-from nbsup.runtime.spawner import Child, start_child
+from nbsup.runtime.readers import Readers
+from nbsup.runtime.spawner import Child, ChildPipes, start_child
 
 from .harness import ROOT, Rpc, oracle, stop_daemon
 
@@ -39,42 +42,56 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 # --------------------------------------------------------------------------
 
 
-def spawn_bare_child(
-    loop: asyncio.AbstractEventLoop,
-    argv: list[str],
-    env: Environment,
-    exited: Callable[[Child, int, list[int]], None],
-) -> Child:
-    """A child as any supervisor starts one, watched by a bare asyncio loop.
+class BareLoop:
+    """What any event-driven supervisor must do per child, the fastest way nbsup knows.
 
-    Started as nbsup starts its children (:func:`nbsup.runtime.spawner.start_child`:
-    stdin/stdout/stderr pipes, its own session, no other descriptor, as supervisord gives
-    each child); its output read and dropped; ``exited`` called with (child, pidfd, pipes)
-    once its pidfd is readable. The callback must reap the child and undo the
-    registrations (:func:`close_bare_child`).
+    Children start as nbsup starts them (:func:`nbsup.runtime.spawner.start_child`:
+    stdin/stdout/stderr pipes, their own session, no other descriptor, as supervisord gives
+    each child), on pipes made after the previous start. Their pidfds and pipes are watched
+    through one epoll (:class:`nbsup.runtime.readers.Readers`); output is read and dropped.
+    ``exited(child)`` is called once a child's pidfd is readable: it must :meth:`reap` the
+    child (then start the next one, if any) and :meth:`release` it. No state machine,
+    records, logs or watchdog: the limit nbsup is measured against.
     """
-    child = start_child(argv[0], argv, env)
-    pipes = [child.stdout] + ([] if child.stderr is None else [child.stderr])
-    for fd in pipes:
-        os.set_blocking(fd, False)
-        loop.add_reader(fd, _drop_output, fd)
-    pidfd = os.pidfd_open(child.pid)
-    loop.add_reader(pidfd, exited, child, pidfd, pipes)
-    return child
 
+    def __init__(self, loop: asyncio.AbstractEventLoop, env: Environment) -> None:
+        self.loop = loop
+        self.env = env
+        self.readers = Readers(loop)
+        self._next_pipes: ChildPipes | None = ChildPipes().prepare()
+        self._watched: dict[int, tuple[int, list[int]]] = {}  # pid: (pidfd, pipes)
 
-def close_bare_child(
-    loop: asyncio.AbstractEventLoop, child: Child, pidfd: int, pipes: list[int]
-) -> None:
-    """Reap a child of :func:`spawn_bare_child` and release its pidfd and pipes."""
-    os.waitpid(child.pid, 0)
-    loop.remove_reader(pidfd)
-    os.close(pidfd)
-    for fd in pipes:
-        _drop_output(fd)
-        loop.remove_reader(fd)
-        os.close(fd)
-    os.close(child.stdin)
+    def spawn(self, argv: list[str], exited: Callable[[Child], None]) -> Child:
+        pipes, self._next_pipes = self._next_pipes, None
+        child = start_child(argv[0], argv, self.env, pipes=pipes)
+        fds = [child.stdout] + ([] if child.stderr is None else [child.stderr])
+        for fd in fds:
+            os.set_blocking(fd, False)
+            self.readers.add(fd, _drop_output, fd)
+        pidfd = os.pidfd_open(child.pid)
+        self.readers.add(pidfd, exited, child)
+        self._watched[child.pid] = (pidfd, fds)
+        self._next_pipes = ChildPipes().prepare()
+        return child
+
+    def reap(self, child: Child) -> None:
+        os.waitpid(child.pid, 0)
+
+    def release(self, child: Child) -> None:
+        """Drain and close a reaped child's pipes and pidfd."""
+        pidfd, fds = self._watched.pop(child.pid)
+        self.readers.remove(pidfd)
+        os.close(pidfd)
+        for fd in fds:
+            _drop_output(fd)
+            self.readers.remove(fd)
+            os.close(fd)
+        os.close(child.stdin)
+
+    def close(self) -> None:
+        if self._next_pipes is not None:
+            self._next_pipes.close()
+        self.readers.close()
 
 
 def _drop_output(fd: int) -> None:

@@ -46,13 +46,12 @@ from nbsup.runtime.spawner import Child
 
 from .harness import Rpc, median, row, workdir
 from .procs import (
+    BareLoop,
     NbsupHost,
-    close_bare_child,
     lean_config,
     lean_supervisord,
     raise_fd_limit,
     rss_bytes,
-    spawn_bare_child,
     wait_supervisord_states,
 )
 
@@ -90,33 +89,37 @@ def raw_seconds(n: int) -> tuple[float, float]:
 
 def bare_loop_stop_seconds(n: int) -> float:
     """Seconds for a bare supervisor loop to stop ``n`` sleeps: SIGTERM to each, then each
-    exit awaited on a pidfd in asyncio, its pipes drained and closed (no records)."""
+    exit awaited on a pidfd (:class:`~benchmarks.procs.BareLoop`), its pipes drained and
+    closed (no records)."""
     return asyncio.run(_bare_loop_stop(n))
 
 
 async def _bare_loop_stop(n: int) -> float:
     path = shutil.which("sleep") or "/bin/sleep"
-    env = Environment(dict(os.environ))
-    loop = asyncio.get_running_loop()
-    finished = loop.create_future()
+    bare = BareLoop(asyncio.get_running_loop(), Environment(dict(os.environ)))
+    finished = bare.loop.create_future()
     children: list[Child] = []
     left = n
 
-    def exited(child: Child, pidfd: int, pipes: list[int]) -> None:
+    def exited(child: Child) -> None:
         nonlocal left
-        close_bare_child(loop, child, pidfd, pipes)
+        bare.reap(child)
+        bare.release(child)
         left -= 1
         if left == 0:
             finished.set_result(None)
 
-    for _ in range(n):
-        children.append(spawn_bare_child(loop, [path, "1000"], env, exited))
-    await asyncio.sleep(STARTSECS)  # as the supervisors: every child has run a while
-    started = time.monotonic()
-    for child in children:
-        os.kill(child.pid, signal.SIGTERM)
-    await finished
-    return time.monotonic() - started
+    try:
+        for _ in range(n):
+            children.append(bare.spawn([path, "1000"], exited))
+        await asyncio.sleep(STARTSECS)  # as the supervisors: every child has run a while
+        started = time.monotonic()
+        for child in children:
+            os.kill(child.pid, signal.SIGTERM)
+        await finished
+        return time.monotonic() - started
+    finally:
+        bare.close()
 
 
 def rpc_rounds(
