@@ -52,12 +52,16 @@ def _widen_pipe(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
 
 
+#: The exit statuses of the 256 exit codes, made once (they are immutable).
+_EXIT_CODES = tuple(ExitStatus(code=code) for code in range(256))
+
+
 def decode_wait_status(status: int) -> ExitStatus:
     """An ``os.waitpid`` status as an :class:`ExitStatus`."""
+    if os.WIFEXITED(status):
+        return _EXIT_CODES[os.WEXITSTATUS(status)]
     if os.WIFSIGNALED(status):
         return ExitStatus(signal=os.WTERMSIG(status), core_dumped=os.WCOREDUMP(status))
-    if os.WIFEXITED(status):
-        return ExitStatus(code=os.WEXITSTATUS(status))
     return ExitStatus()
 
 

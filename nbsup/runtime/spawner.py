@@ -38,6 +38,8 @@ _SETSID = 0x80
 _ATTR_BYTES = 1024
 _ACTIONS_BYTES = 512
 _SIGSET_BYTES = 256
+#: Most commands kept encoded (emptied when full).
+ENCODED_COMMANDS = 1024
 #: Signals a child gets back at their defaults (as ``Popen(restore_signals=True)``).
 RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
@@ -75,6 +77,9 @@ class _LibcSpawn:
         self.chdir = libc.posix_spawn_file_actions_addchdir_np
         self.chdir.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         self.attributes = self._attributes()
+        #: Encoded filename and argv array, by (filename, *argv): the C library only reads
+        #: them, and threads that spawn at once may share one.
+        self._commands: dict[tuple[str, ...], tuple[bytes, ctypes.Array[ctypes.c_char_p]]] = {}
 
     def _attributes(self) -> ctypes.Array[ctypes.c_char]:
         libc = self.libc
@@ -118,8 +123,15 @@ class _LibcSpawn:
         pipes: ChildPipes,
     ) -> int:
         """Start ``filename`` on ``pipes``; its pid (raise OSError)."""
-        args = [os.fsencode(a) for a in argv]
-        arg_array = (ctypes.c_char_p * (len(args) + 1))(*args)
+        key = (filename, *argv)
+        encoded = self._commands.get(key)
+        if encoded is None:  # a restarting program starts the same command again
+            args = [os.fsencode(a) for a in argv]
+            encoded = (os.fsencode(filename), (ctypes.c_char_p * (len(args) + 1))(*args))
+            if len(self._commands) >= ENCODED_COMMANDS:
+                self._commands.clear()
+            self._commands[key] = encoded
+        path, arg_array = encoded
         envp = env.envp()
         actions = pipes.take_actions() if directory is None else None
         if actions is None:
@@ -127,8 +139,8 @@ class _LibcSpawn:
         try:
             pid = ctypes.c_int()
             error = self.spawn(
-                ctypes.byref(pid), os.fsencode(filename), actions, self.attributes,
-                arg_array, envp.buffer_info()[0],
+                ctypes.byref(pid), path, actions, self.attributes, arg_array,
+                envp.buffer_info()[0],
             )  # fmt: skip
         finally:
             self.destroy_actions(actions)
