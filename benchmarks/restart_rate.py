@@ -7,7 +7,7 @@ knows (:class:`benchmarks.procs.BareLoop`: the child started as nbsup starts it,
 stdin/stdout/stderr pipes made ahead, its own session and no other descriptor, as
 supervisord gives each child; the exit awaited on a pidfd through one epoll in an asyncio
 loop; the next child started, then the pipes drained and closed), with no state machine,
-records, logs or watchdog. Three rounds of
+records, logs or watchdog. Five rounds of
 raw, bare and nbsup; the rates are medians, and each round's nbsup is compared with the raw
 rate measured just before it (the median of those ratios is the note's percentage).
 """
@@ -29,7 +29,7 @@ from .procs import BareLoop
 NAME = "restart_rate"
 DURATION = 5.0
 RAW_SECONDS = 1.0
-REPEATS = 3
+REPEATS = 5
 
 
 def raw_rate(seconds: float = RAW_SECONDS) -> float:
