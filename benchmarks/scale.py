@@ -305,7 +305,7 @@ def run(quick: bool = False) -> list[dict]:
             unit="s",
             limit=bare_stop,
             note=(
-                "SIGTERM to each child, each exit awaited on a pidfd in asyncio, its pipes "
+                "SIGTERM to each child, each exit awaited on a pidfd (one epoll), its pipes "
                 "drained and closed, no records; nbsup: Python API"
             ),
         )
