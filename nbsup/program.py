@@ -200,8 +200,18 @@ class Program(HasTraits):
         scheduler = self._supervisor._runner.driver.scheduler
         return scheduler.wall(scheduler.now())
 
-    def tail(self, nbytes: int | None = 1600, channel: str = "stdout") -> str:
-        """The last ``nbytes`` of the program's output on ``channel`` (stdout or stderr)."""
+    def tail(self, nbytes: int | str | None = 1600, channel: str = "stdout") -> str:
+        """The last ``nbytes`` of the program's output on ``channel`` (stdout or stderr).
+
+        ``tail("stderr")`` works too: the channel alone, as supervisorctl's ``tail name
+        stderr``. ``nbytes=None`` gives the whole in-memory tail.
+        """
+        if nbytes in ("stdout", "stderr"):
+            channel, nbytes = str(nbytes), 1600
+        if nbytes is not None and (
+            not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 0
+        ):
+            raise ValueError(f"nbytes={nbytes!r}: expected a number of bytes >= 0, or None")
         data = self.output_channel(channel).tail(nbytes)
         return data.decode("utf-8", "replace")
 

@@ -363,3 +363,19 @@ def test_supervisor_traits_are_program_defaults(tmp_path):
             s.sup.stderr_logfile_maxbytes = "lots"
     finally:
         s.sup.shutdown(60)
+
+
+def test_tail_takes_the_channel_alone_and_refuses_a_bad_size(sim):
+    sim.launcher.script(
+        "both", Life(runs=None, writes=((0.1, "stdout", b"out\n"), (0.1, "stderr", b"err\n")))
+    )
+    p = sim.sup.add_program("both", command="x")
+    sim.clock.advance(1)
+    assert p.tail("stderr") == "err\n" == p.tail(1600, "stderr")
+    assert p.tail("stdout") == "out\n" == p.tail(None)
+    assert p.tail(2) == "t\n"
+    for wrong in (-1, 1.5, "all", True):
+        with pytest.raises(ValueError, match="expected a number of bytes >= 0, or None"):
+            p.tail(wrong)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="expected stdout or stderr"):
+        p.tail(10, "stdin")
