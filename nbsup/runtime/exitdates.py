@@ -111,19 +111,13 @@ class _SpawnWatcher:
         self._thread = threading.Thread(target=self._run, name="nbsup-exit-dates", daemon=True)
         self._thread.start()
 
-    def arm(self) -> None:
-        self._outer.modify(self._inner, select.EPOLLIN)
-
-    def disarm(self) -> None:
-        self._outer.modify(self._inner, 0)
-
     # armed for the length of a ``with`` block (a class, not a generator: it is on the
     # path from each exit to the next start)
     def __enter__(self) -> None:
-        self.arm()
+        self._outer.modify(self._inner, select.EPOLLIN)
 
     def __exit__(self, *exc_info: object) -> None:
-        self.disarm()
+        self._outer.modify(self._inner, 0)
 
     def _run(self) -> None:
         while True:

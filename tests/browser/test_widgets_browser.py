@@ -7,8 +7,11 @@ server -> websocket -> widget manager -> DOM, and click -> comm -> kernel -> sup
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
@@ -33,10 +36,19 @@ PROGRAM_PIDS = (
     "_pids = {int(p) for n in _sup.program_names for p in _sup[n].events['pid'].dropna()}\n"
     'print("PROGRAM_PIDS", *sorted(_pids))'
 )
-#: Fails 3 times, then FATAL about 3 s after it starts: well inside the 4 s sleep that
-#: follows it (margins of more than a second on both sides).
+#: Fails 3 times, then FATAL about 3 s after it starts, while the busy cell behind it runs.
 QUICK = "%%supervise quick startsecs=1 startretries=2\necho quick; exit 2"
-SLEEP_8 = 'import time\nprint("SLEEP_START", round(time.time() * 1000))\ntime.sleep(8)'
+#: A FIFO the busy cell opens read-write: it blocks the kernel in ``select`` until the test
+#: writes a byte to it (or 20 s pass).
+RELEASE = Path(tempfile.gettempdir()) / f"nbsup-browser-release-{os.getpid()}"
+BUSY = (
+    "import os, select, time\n"
+    'print("BUSY_START", round(time.time() * 1000))\n'
+    f"_fd = os.open({str(RELEASE)!r}, os.O_RDWR)\n"
+    "select.select([_fd], [], [], 20)\n"
+    "os.close(_fd)\n"
+    'print("BUSY_END", round(time.time() * 1000))'
+)
 
 #: The JupyterLab notebook, shared by the Lab tests (one page load, one kernel): each
 #: test runs its own cells, on programs of its own.
@@ -47,7 +59,7 @@ LAB_CELLS = {
     "sleeper": SLEEPER,
     "status": "%supervisorctl status",
     "quick": QUICK,
-    "sleep": SLEEP_8,
+    "busy": BUSY,
     "program_pids": PROGRAM_PIDS,
 }
 CELL = {name: index for index, name in enumerate(LAB_CELLS)}
@@ -274,25 +286,44 @@ def test_lab_card_buttons_and_dashboard(lab: NotebookPage, lab_server: JupyterSe
 def test_lab_updates_while_another_cell_runs(lab: NotebookPage) -> None:
     """The card is written from the supervisor's thread: it moves while the kernel is busy."""
     nb = lab
-    quick, sleep = CELL["quick"], CELL["sleep"]
-    before_supervise = nb.run(quick)
-    before_sleep = nb.run(sleep)  # queued right behind it: then the kernel is busy for 8 s
-    nb.wait_done(quick, before_supervise)
-    nb.card("quick").wait_for(timeout=10_000)
-    nb.cell(sleep).locator(".jp-Cell-outputArea", has_text="SLEEP_START").wait_for(timeout=5_000)
-    assert nb.is_busy(sleep), "the sleeping cell should still be running"
-    nb.wait_card_state("quick", "FATAL", timeout=7_000)
-    assert nb.is_busy(sleep), "FATAL was only shown after the busy cell had finished"
-    (sleep_started,) = nb.printed_ints(sleep, "SLEEP_START")  # ms since the epoch, kernel clock
+    quick, busy = CELL["quick"], CELL["busy"]
+    os.mkfifo(RELEASE)
+    try:
+        before_supervise = nb.run(quick)
+        before_busy = nb.run(busy)  # queued right behind it: the kernel is busy until released
+        nb.wait_done(quick, before_supervise)
+        nb.card("quick").wait_for(timeout=10_000)
+        nb.cell(busy).locator(".jp-Cell-outputArea", has_text="BUSY_START").wait_for(timeout=5_000)
+        assert nb.is_busy(busy), "the busy cell should still be running"
+        nb.wait_card_state("quick", "FATAL", timeout=7_000)
+        assert nb.is_busy(busy), "FATAL was only shown after the busy cell had finished"
+        _release()
+        nb.wait_done(busy, before_busy, timeout=15_000)
+    finally:
+        _release()
+        RELEASE.unlink()
+    (busy_started,) = nb.printed_ints(busy, "BUSY_START")  # ms since the epoch, kernel clock
+    (busy_ended,) = nb.printed_ints(busy, "BUSY_END")
     seen = nb.seen("card", "quick")
     assert seen[0]["state"] != "FATAL", seen  # the first render came before the failure
     fatal = next(e for e in seen if e["state"] == "FATAL")
-    assert sleep in fatal["busy"], f"the cell was not busy when FATAL was rendered: {fatal}"
-    # rendered while `time.sleep(8)` ran (same machine, same clock; 50 ms of slack)
-    assert sleep_started - 50 <= fatal["now"] <= sleep_started + 8000, (sleep_started, fatal)
+    assert busy in fatal["busy"], f"the cell was not busy when FATAL was rendered: {fatal}"
+    # rendered while the cell blocked the kernel (same machine, same clock; 50 ms of slack)
+    assert busy_started - 50 <= fatal["now"] <= busy_ended, (busy_started, busy_ended, fatal)
     nb.screenshot("busy-fatal", nb.card_widget("quick"))
-    nb.wait_done(sleep, before_sleep, timeout=15_000)
     assert "quick: added" in nb.output_text(quick)
+
+
+def _release() -> None:
+    """Let the busy cell finish (nothing happens if it is not waiting)."""
+    try:
+        fd = os.open(RELEASE, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no reader: the cell is not waiting (yet, or any more)
+        return
+    try:
+        os.write(fd, b"x")
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------- Notebook 7

@@ -9,8 +9,11 @@ sending their updates to the front end.
 from __future__ import annotations
 
 import json
+import shlex
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,24 +26,13 @@ SLEEP_SECONDS = 30.0
 
 FLAP = "%%supervise flap60 startsecs=1 startretries=30\nexit 1\n"
 
-#: 100 KB every 10 ms, each write timed: a full pipe would block it for as long as the
-#: supervisor does not read. It reports the worst write and the bytes written so far.
-WRITER = """%%supervise writer10 startsecs=1 interpreter=python stdout_logfile_maxbytes=0
-import json, os, sys, time
-chunk = b"x" * 99_999 + b"\\n"
-worst = written = 0.0
-next_at = time.monotonic()
-while True:
-    started = time.monotonic()
-    os.write(1, chunk)
-    took = time.monotonic() - started
-    worst, written = max(worst, took), written + len(chunk)
-    with open("writer10.json.tmp", "w") as report:
-        json.dump({"worst": worst, "written": written}, report)
-    os.replace("writer10.json.tmp", "writer10.json")
-    next_at += 0.01
-    time.sleep(max(0.0, next_at - time.monotonic()))
-"""
+#: 100 KB every 10 ms, each write timed (tests/helpers/paced_writer.py): a full pipe would
+#: block it for as long as the supervisor does not read.
+WRITER = (
+    "%%supervise writer10 startsecs=1 stdout_logfile_maxbytes=0\n"
+    f"exec {shlex.quote(sys.executable)} "
+    f"{shlex.quote(str(Path(__file__).resolve().parents[1] / 'helpers' / 'paced_writer.py'))}\n"
+)
 
 BUSY_CELL = f"""
 _t = _time.perf_counter()

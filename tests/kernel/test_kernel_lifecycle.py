@@ -16,19 +16,22 @@ from pathlib import Path
 import psutil
 import pytest
 from kernel_support import KERNEL_PRELUDE, KernelSession, is_alive, wait_gone
-from process_waits import poll_until
+from process_waits import until_written
 
 pytestmark = pytest.mark.kernel
 
 PROGRAMS = {
     # a plain program: bash and its foreground sleep
-    "plain": "%%supervise plain startsecs=0.2\nsleep 1000\n",
+    # each program touches <name>.ready (in the kernel's folder) once its children exist
+    "plain": "%%supervise plain startsecs=0.2\nsleep 1000 &\ntouch plain.ready\nwait\n",
     # grandchildren: two background sleeps
-    "kids": "%%supervise kids startsecs=0.2\nsleep 1000 &\nsleep 1000 &\nwait\n",
+    "kids": (
+        "%%supervise kids startsecs=0.2\nsleep 1000 &\nsleep 1000 &\ntouch kids.ready\nwait\n"
+    ),
     # ignores SIGTERM (and so do its children): only SIGKILL, after stopwaitsecs, ends it
     "stubborn": (
         "%%supervise stubborn startsecs=0.2 stopwaitsecs=1\n"
-        "trap '' TERM\nsleep 1000 &\nsleep 1000 &\nwait\n"
+        "trap '' TERM\nsleep 1000 &\nsleep 1000 &\ntouch stubborn.ready\nwait\n"
     ),
 }
 
@@ -36,6 +39,7 @@ PROGRAMS = {
 def start_programs(kernel: KernelSession, names: list[str]) -> dict[str, list[psutil.Process]]:
     """Start the programs, wait until RUNNING; return each one's process tree (program first)."""
     for name in names:
+        (kernel.cwd / f"{name}.ready").unlink(missing_ok=True)
         result = kernel.run(PROGRAMS[name])
         assert result.error is None, result.error
     kernel.ok(
@@ -46,10 +50,10 @@ def start_programs(kernel: KernelSession, names: list[str]) -> dict[str, list[ps
     trees = {}
     for name in names:
         pid = kernel.value(f"_sup[{name!r}].pid")
-        # wait until the background children exist too
+        # wait until the background children exist too (the program says so in a file)
         wanted = {"plain": 1, "kids": 2, "stubborn": 2}[name]
-        parent = psutil.Process(pid)
-        poll_until(lambda p=parent, n=wanted: len(p.children()) >= n, 5, what=f"{name}'s children")
+        ready = kernel.cwd / f"{name}.ready"
+        until_written(kernel.cwd, ready.exists, 5, what=f"{name}'s children")
         trees[name] = kernel.track_tree(pid)
         assert len(trees[name]) == 1 + wanted
     return trees

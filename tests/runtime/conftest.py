@@ -4,6 +4,7 @@ checked for leftover processes, and event-driven waits (no sleep-and-poll).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
@@ -18,6 +19,7 @@ from program_waits import wait_output, wait_until
 
 import nbsup
 from nbsup.core.record import COLUMNS
+from nbsup.runtime.launcher import LocalLauncher
 
 CHILD = Path(__file__).resolve().parents[1] / "helpers" / "child.py"
 
@@ -173,3 +175,36 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
         yield h
     finally:
         h.close()
+
+
+class RecordingWatchdog:
+    """Stands in for the watchdog process: records what it is told."""
+
+    pid = os.getpid()  # its pidfd never becomes readable while the test runs
+
+    def __init__(self) -> None:
+        self.told: list[tuple[Any, ...]] = []
+
+    def watch(self, pgid: int, stopsignal: int) -> None:
+        self.told.append(("watch", pgid))
+
+    def forget(self, pgid: int) -> None:
+        self.told.append(("forget", pgid))
+
+    def sweep(self, pgid: int, delay: float, repeat: float) -> None:
+        self.told.append(("sweep", pgid))
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def launcher() -> Iterator[tuple[LocalLauncher, RecordingWatchdog]]:
+    """A real launcher on a loop that is not running (its calls are made directly), with a
+    recording stand-in for its watchdog."""
+    loop = asyncio.new_event_loop()
+    watchdog = RecordingWatchdog()
+    launcher = LocalLauncher(loop, watchdog)  # type: ignore[arg-type]
+    yield launcher, watchdog
+    launcher.close()
+    loop.close()

@@ -4,11 +4,9 @@ message, and a program now found elsewhere on PATH starts from there."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import select
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,31 +14,6 @@ import pytest
 from nbsup.core.options import build_options
 from nbsup.runtime.launcher import LocalLauncher, LocalProcess
 from nbsup.runtime.launcher_interface import SpawnError
-
-
-class QuietWatchdog:
-    pid = os.getpid()
-
-    def watch(self, pgid: int, stopsignal: int) -> None:
-        pass
-
-    def forget(self, pgid: int) -> None:
-        pass
-
-    def sweep(self, pgid: int, delay: float, repeat: float) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def launcher() -> Iterator[LocalLauncher]:
-    loop = asyncio.new_event_loop()
-    launcher = LocalLauncher(loop, QuietWatchdog())  # type: ignore[arg-type]
-    yield launcher
-    launcher.close()
-    loop.close()
 
 
 def _script(path: Path, text: str = "exit 0") -> Path:
@@ -59,6 +32,7 @@ def _run_to_exit(launcher: LocalLauncher, options) -> tuple[LocalProcess, list[b
 
 
 def test_a_command_gone_since_its_last_start_gives_supervisords_message(launcher, tmp_path):
+    launcher, _ = launcher
     program = _script(tmp_path / "job")
     options = build_options("job", {"command": str(program)})
     _run_to_exit(launcher, options)
@@ -69,6 +43,7 @@ def test_a_command_gone_since_its_last_start_gives_supervisords_message(launcher
 
 
 def test_a_command_no_longer_executable_is_said_so(launcher, tmp_path):
+    launcher, _ = launcher
     program = _script(tmp_path / "job")
     options = build_options("job", {"command": str(program)})
     _run_to_exit(launcher, options)
@@ -79,6 +54,7 @@ def test_a_command_no_longer_executable_is_said_so(launcher, tmp_path):
 
 
 def test_a_program_gone_from_its_path_folder_starts_from_the_next_one(launcher, tmp_path):
+    launcher, _ = launcher
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
@@ -91,6 +67,7 @@ def test_a_program_gone_from_its_path_folder_starts_from_the_next_one(launcher, 
 
 
 def test_a_failed_start_closes_every_descriptor_it_made(launcher, tmp_path):
+    launcher, _ = launcher
     program = _script(tmp_path / "job")
     options = build_options("job", {"command": str(program)})
     _run_to_exit(launcher, options)
@@ -103,6 +80,7 @@ def test_a_failed_start_closes_every_descriptor_it_made(launcher, tmp_path):
 
 
 def test_a_restart_does_not_resolve_the_command_again(launcher, tmp_path, monkeypatch):
+    launcher, _ = launcher
     from nbsup.runtime import launcher as launcher_module
 
     resolved = []

@@ -3,47 +3,11 @@ child that got the same pid: the kernel reuses a pid only once its group is empt
 
 from __future__ import annotations
 
-import asyncio
 import os
 import select
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 
 from nbsup.core.events import ExitStatus
-from nbsup.runtime.launcher import LocalLauncher, LocalProcess
-
-
-class RecordingWatchdog:
-    """Stands in for the watchdog process: records what it is told."""
-
-    pid = os.getpid()  # its pidfd never becomes readable while this test runs
-
-    def __init__(self) -> None:
-        self.told: list[tuple[Any, ...]] = []
-
-    def watch(self, pgid: int, stopsignal: int) -> None:
-        self.told.append(("watch", pgid))
-
-    def forget(self, pgid: int) -> None:
-        self.told.append(("forget", pgid))
-
-    def sweep(self, pgid: int, delay: float, repeat: float) -> None:
-        self.told.append(("sweep", pgid))
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def launcher() -> Iterator[tuple[LocalLauncher, RecordingWatchdog]]:
-    loop = asyncio.new_event_loop()
-    watchdog = RecordingWatchdog()
-    launcher = LocalLauncher(loop, watchdog)  # type: ignore[arg-type]
-    yield launcher, watchdog
-    launcher.close()
-    loop.close()
+from nbsup.runtime.launcher import LocalProcess
 
 
 def _ended(pid: int) -> LocalProcess:
